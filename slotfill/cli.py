@@ -1,0 +1,223 @@
+"""The `slotfill` command: train, tag, classify, evaluate, info, embed (heavy imports inside commands)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import click
+
+from .errors import SlotfillError
+
+PROJECT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG = PROJECT / "configs" / "flights.toml"
+DEFAULT_TAGGER = Path("models/flights")
+DEFAULT_CLASSIFIER = Path("models/sentiment-demo")
+STDIN_CHUNK = 1024
+
+
+class _Group(click.Group):
+    """Turns SlotfillError into one `error:` line and exit status 1."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except SlotfillError as err:
+            click.echo(f"error: {err}", err=True)
+            ctx.exit(1)
+
+
+@click.group(cls=_Group)
+@click.version_option(package_name="slotfill")
+def main() -> None:
+    """Slot filling and sentence classification with bidirectional recurrent networks."""
+
+
+def _log_to_stderr() -> None:
+    import logging
+
+    logging.basicConfig(format="%(message)s", level=logging.INFO, stream=sys.stderr)
+
+
+@main.command()
+@click.argument("config", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--output", "-o", type=click.Path(file_okay=False, path_type=Path), help="Model directory [models/CONFIG-NAME].")
+@click.option("--set", "overrides", multiple=True, metavar="SECTION.KEY=VALUE", help="Override a config value (TOML syntax).")
+def train(config: Path | None, output: Path | None, overrides: tuple[str, ...]) -> None:
+    """Train a model; with no CONFIG, the bundled flight-booking demo."""
+    from .config import load_config
+    from .training import train as run
+
+    config = config or DEFAULT_CONFIG
+    settings = load_config(config, list(overrides))
+    output = output or Path("models") / config.stem
+    _log_to_stderr()
+    try:
+        predictor, metrics = run(settings, output)
+    except KeyboardInterrupt:
+        click.echo(f"interrupted; the best checkpoint so far (if any) is in {output}", err=True)
+        sys.exit(130)
+    history = metrics["history"]
+    click.echo(f"best dev {history['metric']} {100 * history['best']:.2f} at epoch {history['best_epoch']} "
+               f"({metrics['train_seconds']:.0f}s); model saved to {output}")
+    if "test" in metrics:
+        click.echo(f"test {predictor.summary(metrics['test'])}")
+    command = "tag" if settings.task == "tagger" else "classify"
+    click.echo(f"try: slotfill {command} --model {output} \"...\"")
+
+
+def _sentences(texts: tuple[str, ...]) -> Iterator[list[str]]:
+    """The TEXT arguments, or stdin's non-blank lines in chunks for batching."""
+    if texts:
+        yield list(texts)
+        return
+    chunk: list[str] = []
+    for line in sys.stdin:
+        if line.strip():
+            chunk.append(line.rstrip("\n"))
+        if len(chunk) == STDIN_CHUNK:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _emit_json(obj: dict) -> None:
+    click.echo(json.dumps(obj, ensure_ascii=False))
+
+
+@main.command()
+@click.argument("texts", nargs=-1)
+@click.option("--model", "-m", type=click.Path(path_type=Path), default=DEFAULT_TAGGER, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per sentence.")
+def tag(texts: tuple[str, ...], model: Path, as_json: bool) -> None:
+    """Tag the slots in TEXT (or in each line of stdin)."""
+    from .predict import SlotTagger
+
+    tagger = SlotTagger.load(model)
+    for chunk in _sentences(texts):
+        for result in tagger.tag_batch(chunk):
+            _emit_json(result) if as_json else click.echo(_format_tagged(result))
+
+
+def _format_tagged(result: dict) -> str:
+    lines = [result["text"]]
+    width = max([len(s["label"]) for s in result["slots"]] + [6])
+    if "intent" in result:
+        lines.append(f"  {'intent':<{width}}  {result['intent']['label']} ({result['intent']['score']:.2f})")
+    lines += [f"  {s['label']:<{width}}  {s['text']}  [{s['start']}:{s['end']}]" for s in result["slots"]]
+    if not result["slots"]:
+        lines.append("  (no slots)")
+    return "\n".join(lines)
+
+
+@main.command()
+@click.argument("texts", nargs=-1)
+@click.option("--model", "-m", type=click.Path(path_type=Path), default=DEFAULT_CLASSIFIER, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per sentence.")
+def classify(texts: tuple[str, ...], model: Path, as_json: bool) -> None:
+    """Classify TEXT (or each line of stdin): the label and its probability."""
+    from .predict import SentimentClassifier
+
+    classifier = SentimentClassifier.load(model)
+    for chunk in _sentences(texts):
+        for result in classifier.classify_batch(chunk):
+            if as_json:
+                _emit_json(result)
+            else:
+                click.echo(f"{result['label']}\t{result['scores'][result['label']]:.3f}\t{result['text']}")
+
+
+@main.command()
+@click.argument("model_dir", type=click.Path(path_type=Path))
+@click.argument("data", type=click.Path(path_type=Path))
+@click.option("--format", "data_format", default=None, help="Data format [the model's data.format].")
+@click.option("--json", "as_json", is_flag=True, help="The figures as JSON fractions.")
+def evaluate(model_dir: Path, data: Path, data_format: str | None, as_json: bool) -> None:
+    """Evaluate MODEL_DIR on DATA (any supported format)."""
+    from .metrics import format_classification_table, format_span_table
+    from .predict import load
+    from .training import read_split
+
+    predictor = load(model_dir)
+    if data_format:
+        predictor.config.data.format = data_format
+    result = predictor.evaluate(read_split(predictor.config, str(data)))
+    if as_json:
+        _emit_json(result)
+    elif predictor.task == "tagger":
+        click.echo(format_span_table(result))
+    else:
+        click.echo(format_classification_table(result))
+
+
+@main.command()
+@click.argument("model_dir", type=click.Path(path_type=Path))
+def info(model_dir: Path) -> None:
+    """Show a model's configuration, vocabulary and label sizes and parameters per layer."""
+    from .config import config_to_dict
+    from .predict import load
+    from .storage import load_metrics
+
+    predictor = load(model_dir)
+    config = config_to_dict(predictor.config)
+    click.echo(f"model      {model_dir} ({predictor.task})")
+    for section in ("data", "model", "train"):
+        flat = {k: v for k, v in config[section].items() if not isinstance(v, dict)}
+        click.echo(f"[{section}]    " + ", ".join(f"{k}={v}" for k, v in flat.items()))
+    fz = predictor.featurizer
+    click.echo(f"vocabulary {len(fz.words)} words" + (f", {len(fz.chars)} characters" if fz.chars else "")
+               + (f", {fz.buckets} trigram buckets" if fz.buckets else ""))
+    if predictor.task == "tagger":
+        click.echo(f"labels     {len(predictor.tags)} tags" + (f", {len(predictor.intents)} intents" if predictor.intents else ""))
+    else:
+        click.echo(f"labels     {len(predictor.labels)} classes: {', '.join(predictor.labels.itos)}")
+    click.echo("parameters")
+    total = 0
+    for name, module in predictor.model.named_modules():
+        own = sum(p.numel() for p in module.parameters(recurse=False))
+        if own:
+            click.echo(f"  {name:<45} {own:>12,}")
+            total += own
+    click.echo(f"  {'total':<45} {total:>12,}")
+    metrics = load_metrics(model_dir)
+    if metrics and metrics.get("history", {}).get("best") is not None:
+        h = metrics["history"]
+        click.echo(f"best dev   {h['metric']} {100 * h['best']:.2f} at epoch {h['best_epoch']}")
+
+
+@main.command()
+@click.argument("corpus", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Where to write the vectors (word2vec text).")
+@click.option("--dim", default=100, show_default=True)
+@click.option("--window", default=5, show_default=True)
+@click.option("--min-count", default=1, show_default=True)
+@click.option("--epochs", default=20, show_default=True)
+@click.option("--algorithm", type=click.Choice(["skipgram", "cbow"]), default="skipgram", show_default=True)
+@click.option("--seed", default=1, show_default=True)
+@click.option("--vectors", type=click.Path(dir_okay=False, path_type=Path), help="Vectors to query with --similar.")
+@click.option("--similar", help="Print the words nearest to this one.")
+@click.option("--top", default=10, show_default=True)
+def embed(corpus, output, dim, window, min_count, epochs, algorithm, seed, vectors, similar, top) -> None:
+    """Train word2vec vectors on CORPUS (one sentence per line), or query vectors with --similar."""
+    from .config import Word2VecConfig
+    from .w2v import corpus_sentences, load_vectors, save_vectors, train_vectors
+
+    if corpus is None and vectors is None:
+        raise SlotfillError("give a CORPUS to train on (with --output), or --vectors FILE with --similar WORD")
+    if corpus is not None:
+        if output is None:
+            raise SlotfillError("--output FILE is needed to save the trained vectors")
+        config = Word2VecConfig(dim=dim, window=window, min_count=min_count, epochs=epochs, algorithm=algorithm)
+        trained = train_vectors(corpus_sentences(corpus), config, seed)
+        save_vectors(trained, output)
+        click.echo(f"{len(trained.index_to_key)} vectors of dimension {dim} written to {output}")
+    if similar:
+        wv = load_vectors(vectors or output)
+        word = similar.lower()
+        if word not in wv.key_to_index:
+            raise SlotfillError(f"{word!r} is not in the vectors", vectors or output)
+        for neighbour, score in wv.most_similar(word, topn=top):
+            click.echo(f"{score:.3f}  {neighbour}")

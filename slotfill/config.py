@@ -1,0 +1,233 @@
+"""Configuration: TOML files read into dataclasses, with `--set section.key=value` overrides."""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import SlotfillError
+
+REPRESENTATIONS = ("learned", "onehot", "hashed", "word2vec", "chars")
+CHOICES = {
+    "task": ("tagger", "classifier"),
+    "model.embeddings": REPRESENTATIONS,
+    "model.cell": ("lstm", "gru", "rnn"),
+    "model.decoder": ("softmax", "crf"),
+    "model.pooling": ("max", "mean", "last", "attention"),
+    "model.intent_pooling": ("max", "mean", "last", "attention"),
+    "model.hashed.combine": ("sum", "mean"),
+    "model.word2vec.algorithm": ("skipgram", "cbow"),
+    "train.device": ("auto", "cpu", "cuda"),
+    "train.metric": ("auto", "f1", "accuracy", "macro_f1", "intent_accuracy", "sentence_accuracy"),
+}
+# Paths in a config file are relative to that file; paths given with --set are relative to the cwd.
+PATHS = ("data.train", "data.dev", "data.test", "model.word2vec.corpus", "model.word2vec.vectors")
+
+
+@dataclass
+class DataConfig:
+    train: str = ""
+    dev: str = ""
+    test: str = ""
+    format: str = "auto"
+    text_column: str = "text"
+    label_column: str = "label"
+
+
+@dataclass
+class VocabConfig:
+    lowercase: bool = True
+    normalize_digits: bool = False
+    min_count: int = 1
+    max_size: int = 0
+
+
+@dataclass
+class LearnedConfig:
+    dim: int = 100
+
+
+@dataclass
+class OneHotConfig:
+    dim: int = 100  # width of the layer the 1-of-N vector feeds
+
+
+@dataclass
+class HashedConfig:
+    dim: int = 100
+    buckets: int = 50000
+    combine: str = "sum"
+
+
+@dataclass
+class Word2VecConfig:
+    dim: int = 100
+    window: int = 5
+    min_count: int = 1
+    epochs: int = 20
+    algorithm: str = "skipgram"
+    corpus: str = ""  # extra raw text, one sentence per line
+    vectors: str = ""  # pretrained word2vec (binary or text) or GloVe file, instead of training
+    freeze: bool = False
+
+
+@dataclass
+class CharsConfig:
+    dim: int = 30
+    filters: int = 50
+    width: int = 3
+
+
+@dataclass
+class ModelConfig:
+    embeddings: list[str] = field(default_factory=lambda: ["learned"])
+    cell: str = "lstm"
+    layers: int = 1
+    hidden_size: int = 200
+    dropout: float = 0.5
+    word_dropout: float = 0.05
+    decoder: str = "softmax"
+    pooling: str = "max"
+    intent_pooling: str = "attention"
+    intent_weight: float = 1.0  # 0 turns the intent head off even when the data has intents
+    learned: LearnedConfig = field(default_factory=LearnedConfig)
+    onehot: OneHotConfig = field(default_factory=OneHotConfig)
+    hashed: HashedConfig = field(default_factory=HashedConfig)
+    word2vec: Word2VecConfig = field(default_factory=Word2VecConfig)
+    chars: CharsConfig = field(default_factory=CharsConfig)
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 30
+    batch_size: int = 32
+    lr: float = 0.001
+    weight_decay: float = 0.0
+    clip: float = 5.0
+    patience: int = 6
+    lr_decay: float = 0.5
+    lr_patience: int = 2
+    metric: str = "auto"  # tagger: f1; classifier: accuracy
+    class_weights: bool = False
+    seed: int = 1
+    device: str = "auto"
+    threads: int = 0  # 0: one per core, at most 4
+
+
+@dataclass
+class Config:
+    task: str = "tagger"
+    data: DataConfig = field(default_factory=DataConfig)
+    vocab: VocabConfig = field(default_factory=VocabConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+
+def _check_value(value, hint, key: str):
+    """`value` checked against the type `hint`; ints are accepted where floats are expected."""
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    origin = typing.get_origin(hint)
+    if origin is list:
+        (item,) = typing.get_args(hint)
+        if not isinstance(value, list):
+            raise SlotfillError(f"{key} must be a list, not {type(value).__name__}")
+        return [_check_value(v, item, key) for v in value]
+    if not isinstance(value, hint) or (hint is int and isinstance(value, bool)):
+        raise SlotfillError(f"{key} must be {hint.__name__}, not {type(value).__name__} ({value!r})")
+    allowed = CHOICES.get(key)
+    for v in value if isinstance(value, list) else [value]:
+        if allowed and v not in allowed:
+            raise SlotfillError(f"{key} = {v!r} is not one of {', '.join(allowed)}")
+    return value
+
+
+def _build(cls, raw: dict, prefix: str = ""):
+    if not isinstance(raw, dict):
+        raise SlotfillError(f"{prefix.rstrip('.') or 'config'} must be a table")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    for key in raw:
+        if key not in names:
+            raise SlotfillError(f"unknown config key {prefix + key!r} (known: {', '.join(sorted(names))})")
+    values = {}
+    for key, value in raw.items():
+        hint = hints[key]
+        if dataclasses.is_dataclass(hint):
+            values[key] = _build(hint, value, f"{prefix}{key}.")
+        else:
+            values[key] = _check_value(value, hint, prefix + key)
+    return cls(**values)
+
+
+def config_from_dict(raw: dict) -> Config:
+    """A Config from nested plain data; unknown keys and wrong types are errors naming the key."""
+    return _build(Config, raw)
+
+
+def _get(raw: dict, dotted: str):
+    *parents, last = dotted.split(".")
+    for p in parents:
+        raw = raw.get(p)
+        if not isinstance(raw, dict):
+            return None
+    return raw.get(last)
+
+
+def _put(raw: dict, dotted: str, value) -> None:
+    *parents, last = dotted.split(".")
+    for p in parents:
+        raw = raw.setdefault(p, {})
+        if not isinstance(raw, dict):
+            raise SlotfillError(f"cannot set {dotted!r}: {p!r} is not a table")
+    raw[last] = value
+
+
+def _resolve_paths(raw: dict, base: Path) -> None:
+    for key in PATHS:
+        value = _get(raw, key)
+        if isinstance(value, str) and value:
+            _put(raw, key, str((base / Path(value).expanduser()).resolve()))
+
+
+def parse_override(item: str) -> tuple[str, object]:
+    """`model.hidden_size=256` -> ("model.hidden_size", 256); the value is TOML, or a bare string."""
+    key, sep, text = item.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise SlotfillError(f"--set {item!r}: expected SECTION.KEY=VALUE")
+    try:
+        value = tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = text.strip()
+    return key, value
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] = ()) -> Config:
+    """Read a TOML config (or the defaults when `path` is None) and apply `--set` overrides."""
+    raw: dict = {}
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise SlotfillError("no such config file", path)
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+            raise SlotfillError(f"not a valid TOML file ({err})", path) from None
+        _resolve_paths(raw, path.resolve().parent)
+    for item in overrides:
+        key, value = parse_override(item)
+        _put(raw, key, value)
+        if key in PATHS and isinstance(value, str) and value:
+            _put(raw, key, str(Path(value).expanduser().resolve()))
+    try:
+        return config_from_dict(raw)
+    except SlotfillError as err:
+        raise SlotfillError(str(err), path) if path is not None else err from None
+
+
+def config_to_dict(config: Config) -> dict:
+    return dataclasses.asdict(config)

@@ -1,0 +1,96 @@
+"""Word representations, chosen and concatenated by `model.embeddings`."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from .config import ModelConfig
+from .features import Batch, Featurizer
+
+
+class Learned(nn.Module):
+    """A trained embedding table (also the home of word2vec vectors, copied in before training)."""
+
+    def __init__(self, vocab_size: int, dim: int):
+        super().__init__()
+        self.table = nn.Embedding(vocab_size, dim, padding_idx=0)
+        self.dim = dim
+
+    def forward(self, batch: Batch, words: torch.Tensor) -> torch.Tensor:
+        return self.table(words)
+
+
+class OneHot(nn.Module):
+    """1-of-N vectors over the vocabulary (`<unk>` is the "other" entry) times the first weight
+    matrix W (N x dim). A one-hot vector times W is row `id` of W, so this is computed as a row
+    lookup: no N x N matrix and no B x T x N tensor is ever built. W is initialised as an
+    `nn.Linear(N, dim)` would be, which is what distinguishes it from a learned embedding."""
+
+    def __init__(self, vocab_size: int, dim: int):
+        super().__init__()
+        bound = 1 / math.sqrt(vocab_size)
+        self.weight = nn.Parameter(torch.empty(vocab_size, dim).uniform_(-bound, bound))
+        self.dim = dim
+
+    def forward(self, batch: Batch, words: torch.Tensor) -> torch.Tensor:
+        return nn.functional.embedding(words, self.weight, padding_idx=0) * (words != 0).unsqueeze(-1)
+
+
+class Hashed(nn.Module):
+    """Letter trigrams of each word hashed into buckets and summed or averaged: no word is unknown."""
+
+    def __init__(self, buckets: int, dim: int, combine: str = "sum"):
+        super().__init__()
+        self.bag = nn.EmbeddingBag(buckets, dim, mode=combine)
+        nn.init.normal_(self.bag.weight, std=1 / math.sqrt(8))  # a word has ~8 trigrams
+        self.dim = dim
+
+    def forward(self, batch: Batch, words: torch.Tensor) -> torch.Tensor:
+        vectors = self.bag(batch.trigrams, batch.trigram_offsets)
+        return vectors.view(*batch.words.shape, self.dim)
+
+
+class CharCNN(nn.Module):
+    """A convolution over each word's characters, max-pooled: spelling features for any word."""
+
+    def __init__(self, alphabet_size: int, dim: int, filters: int, width: int):
+        super().__init__()
+        self.table = nn.Embedding(alphabet_size, dim, padding_idx=0)
+        self.conv = nn.Conv1d(dim, filters, width, padding=width // 2)
+        self.dim = filters
+
+    def forward(self, batch: Batch, words: torch.Tensor) -> torch.Tensor:
+        b, t, length = batch.chars.shape
+        chars = batch.chars.view(b * t, length)
+        features = self.conv(self.table(chars).transpose(1, 2))  # (B*T) x filters x L
+        features = features.masked_fill((chars == 0).unsqueeze(1), -1e4).amax(dim=2)
+        features = features.masked_fill((chars == 0).all(dim=1, keepdim=True), 0.0)
+        return features.view(b, t, self.dim)
+
+
+class WordRepresentation(nn.Module):
+    """The configured representations of each token, concatenated."""
+
+    def __init__(self, parts: dict[str, nn.Module]):
+        super().__init__()
+        self.parts = nn.ModuleDict(parts)
+        self.dim = sum(p.dim for p in parts.values())
+
+    def forward(self, batch: Batch, words: torch.Tensor) -> torch.Tensor:
+        return torch.cat([part(batch, words) for part in self.parts.values()], dim=-1)
+
+
+def build_representation(config: ModelConfig, featurizer: Featurizer) -> WordRepresentation:
+    """Randomly initialised representations; word2vec weights are filled in by `w2v.initialise`."""
+    vocab_size = len(featurizer.words)
+    makers = {
+        "learned": lambda: Learned(vocab_size, config.learned.dim),
+        "word2vec": lambda: Learned(vocab_size, config.word2vec.dim),
+        "onehot": lambda: OneHot(vocab_size, config.onehot.dim),
+        "hashed": lambda: Hashed(featurizer.buckets, config.hashed.dim, config.hashed.combine),
+        "chars": lambda: CharCNN(len(featurizer.chars), config.chars.dim, config.chars.filters, config.chars.width),
+    }
+    return WordRepresentation({name: makers[name]() for name in dict.fromkeys(config.embeddings)})

@@ -1,0 +1,135 @@
+"""The networks: a shared BiRNN encoder, a slot tagger (softmax or CRF, optional intent head), a classifier."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from .config import ModelConfig
+from .crf import CRF
+from .embeddings import WordRepresentation
+from .features import Batch
+
+CELLS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
+
+
+class Encoder(nn.Module):
+    """Word representations -> dropout -> bidirectional RNN over packed batches (heads add dropout)."""
+
+    def __init__(self, representation: WordRepresentation, config: ModelConfig, unk_id: int):
+        super().__init__()
+        self.representation = representation
+        self.rnn = CELLS[config.cell](
+            representation.dim,
+            config.hidden_size,
+            num_layers=config.layers,
+            bidirectional=True,
+            batch_first=True,
+            dropout=config.dropout if config.layers > 1 else 0.0,
+        )
+        self.dropout = nn.Dropout(config.dropout)
+        self.word_dropout, self.unk_id = config.word_dropout, unk_id
+        self.dim = 2 * config.hidden_size
+
+    def forward(self, batch: Batch) -> torch.Tensor:
+        words = batch.words
+        if self.training and self.word_dropout > 0:
+            dropped = (torch.rand(words.shape, device=words.device) < self.word_dropout) & (words != 0)
+            words = words.masked_fill(dropped, self.unk_id)
+        x = self.dropout(self.representation(batch, words))
+        packed = pack_padded_sequence(x, batch.lengths, batch_first=True, enforce_sorted=False)
+        out, _ = self.rnn(packed)
+        out, _ = pad_packed_sequence(out, batch_first=True, total_length=words.size(1))
+        return out
+
+
+class Pooling(nn.Module):
+    """A sentence vector from the encoder's states: max, mean, last (both directions) or attention."""
+
+    def __init__(self, mode: str, dim: int):
+        super().__init__()
+        self.mode = mode
+        self.attention = nn.Sequential(nn.Linear(dim, dim // 2), nn.Tanh(), nn.Linear(dim // 2, 1)) if mode == "attention" else None
+
+    def forward(self, states: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        m = mask.unsqueeze(-1)
+        if self.mode == "max":
+            return states.masked_fill(~m, -1e4).amax(dim=1)
+        if self.mode == "mean":
+            return (states * m).sum(1) / m.sum(1).clamp(min=1)
+        if self.mode == "last":
+            half = states.size(-1) // 2
+            last = (mask.sum(1) - 1).clamp(min=0)
+            forward = states[torch.arange(states.size(0)), last, :half]
+            return torch.cat([forward, states[:, 0, half:]], dim=-1)
+        weights = self.attention(states).squeeze(-1).masked_fill(~mask, -1e4).softmax(dim=1)
+        return torch.bmm(weights.unsqueeze(1), states).squeeze(1)
+
+
+class Tagger(nn.Module):
+    """BiRNN slot tagger: per-token scores decoded by softmax or a CRF, plus an optional intent head."""
+
+    def __init__(self, encoder: Encoder, tags: list[str], config: ModelConfig, intents: int = 0):
+        super().__init__()
+        self.encoder = encoder
+        self.dropout = nn.Dropout(config.dropout)
+        self.emissions = nn.Linear(encoder.dim, len(tags))
+        self.crf = CRF(tags) if config.decoder == "crf" else None
+        self.intent_pooling = Pooling(config.intent_pooling, encoder.dim) if intents else None
+        self.intent = nn.Linear(encoder.dim, intents) if intents else None
+        self.intent_weight = config.intent_weight
+
+    def _scores(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor | None]:
+        states = self.encoder(batch)
+        intent = None
+        if self.intent is not None:
+            intent = self.intent(self.dropout(self.intent_pooling(states, batch.mask)))
+        return self.emissions(self.dropout(states)), intent
+
+    def loss(self, batch: Batch) -> torch.Tensor:
+        emissions, intent = self._scores(batch)
+        mask = batch.mask
+        if self.crf is not None:
+            loss = -self.crf.log_likelihood(emissions, batch.tags, mask).mean()
+        else:
+            loss = nn.functional.cross_entropy(emissions[mask], batch.tags[mask])
+        if intent is not None:
+            loss = loss + self.intent_weight * nn.functional.cross_entropy(intent, batch.intents)
+        return loss
+
+    @torch.no_grad()
+    def predict(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Tag ids (B x T) and intent probabilities (B x intents) or None."""
+        emissions, intent = self._scores(batch)
+        tags = self.crf.decode(emissions, batch.mask) if self.crf is not None else emissions.argmax(-1)
+        return tags, intent.softmax(-1) if intent is not None else None
+
+
+class Classifier(nn.Module):
+    """BiRNN sentence classifier: encoder -> pooling -> linear."""
+
+    def __init__(self, encoder: Encoder, classes: int, config: ModelConfig):
+        super().__init__()
+        self.encoder = encoder
+        self.pooling = Pooling(config.pooling, encoder.dim)
+        self.dropout = nn.Dropout(config.dropout)
+        self.output = nn.Linear(encoder.dim, classes)
+        self.register_buffer("class_weights", torch.ones(classes))
+
+    def _scores(self, batch: Batch) -> torch.Tensor:
+        return self.output(self.dropout(self.pooling(self.encoder(batch), batch.mask)))
+
+    def loss(self, batch: Batch) -> torch.Tensor:
+        return nn.functional.cross_entropy(self._scores(batch), batch.labels, weight=self.class_weights)
+
+    @torch.no_grad()
+    def predict(self, batch: Batch) -> torch.Tensor:
+        """Class probabilities, B x classes."""
+        return self._scores(batch).softmax(-1)
+
+
+def build_encoder(config: ModelConfig, featurizer) -> Encoder:
+    from .embeddings import build_representation
+
+    return Encoder(build_representation(config, featurizer), config, featurizer.words.unk_id)

@@ -1,0 +1,84 @@
+"""Model directories: config, vocabularies, weights and history, written atomically, loaded safely."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from .errors import SlotfillError
+
+FILES = ("config.json", "vocab.json", "weights.pt")
+
+
+def _write_json(path: Path, data: dict) -> None:
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def write_json_atomic(path: str | Path, data: dict) -> None:
+    """Write a JSON file through a temporary file and a rename."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    os.close(fd)
+    _write_json(Path(tmp), data)
+    os.replace(tmp, path)
+
+
+def save_model(directory: str | Path, config: dict, vocab: dict, state: dict, metrics: dict | None = None) -> None:
+    """Write the whole model directory under a temporary name, then swap it into place."""
+    import torch
+
+    directory = Path(directory)
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=directory.parent, prefix=f".{directory.name}.tmp-"))
+    try:
+        _write_json(tmp / "config.json", config)
+        _write_json(tmp / "vocab.json", vocab)
+        torch.save(state, tmp / "weights.pt")
+        if metrics is not None:
+            _write_json(tmp / "metrics.json", metrics)
+        old = None
+        if directory.exists():
+            old = Path(tempfile.mkdtemp(dir=directory.parent, prefix=f".{directory.name}.old-"))
+            os.rmdir(old)
+            os.replace(directory, old)
+        os.replace(tmp, directory)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise SlotfillError(f"corrupt model file ({err.__class__.__name__}: {err})", path) from None
+    if not isinstance(data, dict):
+        raise SlotfillError("corrupt model file (expected a JSON object)", path)
+    return data
+
+
+def load_model(directory: str | Path) -> tuple[dict, dict, dict]:
+    """(config, vocab, weights) of a model directory; never runs code from the files."""
+    import torch
+
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise SlotfillError("no model directory here (train one with `slotfill train`)", directory)
+    for name in FILES:
+        if not (directory / name).is_file():
+            raise SlotfillError(f"not a model directory: {name} is missing", directory)
+    try:
+        state = torch.load(directory / "weights.pt", map_location="cpu", weights_only=True)
+    except Exception as err:  # torch raises many types for a damaged or foreign file
+        raise SlotfillError(f"corrupt weights ({err.__class__.__name__})", directory / "weights.pt") from None
+    return _read_json(directory / "config.json"), _read_json(directory / "vocab.json"), state
+
+
+def load_metrics(directory: str | Path) -> dict | None:
+    path = Path(directory) / "metrics.json"
+    return _read_json(path) if path.is_file() else None
