@@ -8,6 +8,7 @@ from torch import nn
 from .tags import split_tag
 
 FORBIDDEN = -1e4
+TOP_K = 3
 
 
 def bio_constraints(tags: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -32,6 +33,19 @@ class CRF(nn.Module):
         allowed_start, allowed = bio_constraints(tags)
         self.register_buffer("start_penalty", (~allowed_start).float() * FORBIDDEN, persistent=False)
         self.register_buffer("transition_penalty", (~allowed).float() * FORBIDDEN, persistent=False)
+        # Under BIO constraints an I-x tag has two possible predecessors, B-x and I-x (itself); every
+        # other tag ("open": O and B-y) may follow any tag. Constrained decoding works on the tags
+        # reordered open first, inside last (`order`), so each step is built by concatenation.
+        prefixes = [split_tag(t) for t in tags]
+        inside = [i for i, (prefix, _) in enumerate(prefixes) if prefix == "I"]
+        open_ = [i for i in range(n) if prefixes[i][0] != "I"]
+        order = open_ + inside
+        position = {tag_id: k for k, tag_id in enumerate(order)}
+        index = {t: i for i, t in enumerate(tags)}
+        inside_from = [position[index.get("B-" + prefixes[i][1], i)] for i in inside]
+        self.register_buffer("order", torch.tensor(order, dtype=torch.long), persistent=False)
+        self.register_buffer("inside_from", torch.tensor(inside_from, dtype=torch.long), persistent=False)
+        self.open_count = len(open_)
 
     def log_likelihood(self, emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """log p(tags | emissions) for each sentence (B); emissions B x T x n, mask B x T (left-aligned)."""
@@ -46,24 +60,43 @@ class CRF(nn.Module):
         return score + self.end[last]
 
     def _log_partition(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """The forward algorithm. Each step's logsumexp over `from` tags is a matrix product:
+        logsumexp_i(a_i + T_ij) = m + c_j + log sum_i exp(a_i - m) exp(T_ij - c_j), with m = max a and
+        c_j = max_i T_ij, so both factors are at most 1 and the largest term is not lost."""
+        column_max = self.transitions.max(dim=0).values  # n
+        scaled = torch.exp(self.transitions - column_max)  # n x n
         alpha = self.start + emissions[:, 0]  # B x n
         for t in range(1, emissions.size(1)):
-            step = torch.logsumexp(alpha.unsqueeze(2) + self.transitions + emissions[:, t].unsqueeze(1), dim=1)
+            top = alpha.max(dim=1, keepdim=True).values
+            total = torch.exp(alpha - top) @ scaled
+            step = top + column_max + torch.log(total.clamp_min(1e-30)) + emissions[:, t]
             alpha = torch.where(mask[:, t].unsqueeze(1), step, alpha)
         return torch.logsumexp(alpha + self.end, dim=1)
 
     def decode(self, emissions: torch.Tensor, mask: torch.Tensor, constrained: bool = True) -> torch.Tensor:
-        """Best tag sequence per sentence (B x T; padding positions hold the last real tag)."""
-        transitions, start = self.transitions, self.start
-        if constrained:
-            transitions, start = transitions + self.transition_penalty, start + self.start_penalty
+        """Best tag sequence per sentence (B x T; padding positions hold the last real tag).
+        Exact Viterbi; with BIO constraints each step avoids the dense n x n maximum (`_bio_step`)."""
+        if not constrained:
+            return self._viterbi(emissions, mask, self.start, self.transitions, self._dense_step)
+        order = self.order
+        transitions = (self.transitions + self.transition_penalty)[order][:, order]
+        start = (self.start + self.start_penalty)[order]
+        o = self.open_count
+        inside = torch.arange(o, len(order), device=emissions.device)
+        into_open = transitions[:, :o]
+        plan = (into_open, into_open.max(dim=0).values, transitions[self.inside_from, inside], transitions[inside, inside], inside)
+        path = self._viterbi(emissions[:, :, order], mask, start, transitions, lambda score: self._bio_step(score, *plan), order)
+        return order[path]
+
+    def _viterbi(self, emissions, mask, start, transitions, step, order=None) -> torch.Tensor:
+        end = self.end if order is None else self.end[order]
         score = start + emissions[:, 0]
         history = []
         for t in range(1, emissions.size(1)):
-            best, previous = (score.unsqueeze(2) + transitions).max(dim=1)  # over the `from` tag
+            best, previous = step(score) if order is not None else step(score, transitions)
             score = torch.where(mask[:, t].unsqueeze(1), best + emissions[:, t], score)
             history.append(previous)
-        current = (score + self.end).argmax(dim=1)  # B
+        current = (score + end).argmax(dim=1)  # B
         lengths = mask.sum(1)
         path = torch.empty_like(mask, dtype=torch.long)
         for t in range(emissions.size(1) - 1, -1, -1):
@@ -72,3 +105,29 @@ class CRF(nn.Module):
                 inside = t < lengths  # positions past a sentence's end keep its last tag
                 current = torch.where(inside, history[t - 1].gather(1, current.unsqueeze(1)).squeeze(1), current)
         return path
+
+    @staticmethod
+    def _dense_step(score: torch.Tensor, transitions: torch.Tensor):
+        """max over every `from` tag for every `to` tag: B x n x n work."""
+        return (score.unsqueeze(2) + transitions).max(dim=1)
+
+    def _bio_step(self, score, into_open, open_bound, from_b_cost, stay_cost, inside):
+        """`_dense_step` under BIO constraints, in the open-first order, in about B x n x (k + 2) work.
+        I-x columns compare their two allowed predecessors. Open columns take the best of the top-k
+        previous scores, which is provably the maximum where it is at least the (k+1)-th score plus
+        the column's largest transition; the (row, column) pairs where that check fails are computed
+        in full."""
+        o = self.open_count
+        k = min(TOP_K, score.size(1) - 1)
+        top, top_index = score.topk(k + 1, dim=1)
+        open_best, arg = (top[:, :k, None] + into_open[top_index[:, :k]]).max(dim=1)  # B x o
+        open_previous = top_index[:, :k].gather(1, arg)
+        rows, cols = (open_best < top[:, k:] + open_bound).nonzero(as_tuple=True)
+        if len(rows):
+            open_best[rows, cols], open_previous[rows, cols] = (score[rows] + into_open[:, cols].T).max(dim=1)
+        from_b = score[:, self.inside_from] + from_b_cost
+        stay = score[:, o:] + stay_cost
+        stays = stay > from_b
+        inside_best = torch.where(stays, stay, from_b)
+        inside_previous = torch.where(stays, inside, self.inside_from)
+        return torch.cat([open_best, inside_best], dim=1), torch.cat([open_previous, inside_previous], dim=1)
