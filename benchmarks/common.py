@@ -8,7 +8,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-ATIS = ROOT.parent / "shared" / "data" / "atis"
+DATA = ROOT.parent / "shared" / "data"
+ATIS = DATA / "atis"
+SST2 = DATA / "sst2"
 
 
 def noisy_copy(sentences: list, rate: float = 0.1, seed: int = 0) -> list:

@@ -19,6 +19,8 @@ def span_metrics(gold: list[list[str]], predicted: list[list[str]]) -> dict:
     correct, found_gold, found_pred = Counter(), Counter(), Counter()
     tokens = right_tokens = right_sentences = 0
     for g, p in zip(gold, predicted, strict=True):
+        if len(g) != len(p):
+            raise ValueError(f"a sentence has {len(g)} gold tags but {len(p)} predicted")
         g_spans, p_spans = set(spans(g)), set(spans(p))
         found_gold.update(s.label for s in g_spans)
         found_pred.update(s.label for s in p_spans)

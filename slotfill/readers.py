@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import SlotfillError
-from .tags import Span, bio_from_spans, detect_scheme, to_bio
+from .tags import Span, bio_from_spans, detect_scheme, split_tag, to_bio
 from .text import tokenize
 
 TAGGED_FORMATS = ("auto", "atis", "conll", "jsonl")
@@ -46,7 +47,8 @@ def read_lines(path: str | Path) -> list[str]:
         raise SlotfillError(f"not UTF-8 text (byte 0x{data[err.start]:02x})", path, line) from None
     if not text.strip():
         raise SlotfillError("file is empty", path)
-    return text.splitlines()
+    lines = text.replace("\r\n", "\n").split("\n")  # not splitlines(): JSON text may hold U+2028
+    return lines[:-1] if lines[-1] == "" else lines
 
 
 def _bio(tags: list[str], path: Path, line: int) -> list[str]:
@@ -101,20 +103,21 @@ def read_conll(path: str | Path) -> list[TaggedSentence]:
     sentences: list[TaggedSentence] = []
     tokens: list[str] = []
     tags: list[str] = []
-    first = 0
     for i, line in enumerate(read_lines(path) + [""], start=1):
         columns = line.split()
         if columns and columns[0] == "-DOCSTART-":
             continue
         if not columns:
             if tokens:
-                sentences.append(TaggedSentence(tokens, _bio(tags, path, first)))
+                sentences.append(TaggedSentence(tokens, to_bio(tags)))
             tokens, tags = [], []
             continue
         if len(columns) < 2:
             raise SlotfillError(f"expected 'token tag', found {len(columns)} column", path, i)
-        if not tokens:
-            first = i
+        try:
+            split_tag(columns[-1])
+        except ValueError as err:
+            raise SlotfillError(str(err), path, i) from None
         tokens.append(columns[0])
         tags.append(columns[-1])
     return sentences
@@ -134,8 +137,12 @@ def _json_object(line: str, path: Path, i: int) -> dict:
 
 def slots_to_spans(offsets: list[tuple[int, int]], slots: list[dict]) -> list[Span]:
     """Character-offset slots as token spans; raises ValueError when a slot cuts a token."""
+    if not isinstance(slots, list):
+        raise ValueError("\"slots\" must be a list of {\"start\", \"end\", \"label\"} objects")
     found = []
     for slot in slots:
+        if not isinstance(slot, dict):
+            raise ValueError(f"slot {slot!r} must be an object with \"start\", \"end\" and \"label\"")
         start, end, label = slot.get("start"), slot.get("end"), slot.get("label")
         if not (isinstance(start, int) and isinstance(end, int) and isinstance(label, str) and label):
             raise ValueError(f"slot {slot} needs integer \"start\", \"end\" and a \"label\"")
@@ -159,7 +166,7 @@ def read_tagged_jsonl(path: str | Path) -> list[TaggedSentence]:
         tokens = tokenize(obj["text"], lowercase=False)
         offsets = [(t.start, t.end) for t in tokens]
         try:
-            tags = bio_from_spans(len(tokens), slots_to_spans(offsets, obj.get("slots") or []))
+            tags = bio_from_spans(len(tokens), slots_to_spans(offsets, obj.get("slots", [])))
         except ValueError as err:
             raise SlotfillError(str(err), path, i) from None
         intent = obj.get("intent")
@@ -224,14 +231,15 @@ def _read_sst(path: Path) -> list[LabelledText]:
 
 
 def _read_table(path: Path, delimiter: str, text_column: str, label_column: str) -> list[LabelledText]:
-    rows = csv.reader(read_lines(path), delimiter=delimiter)
+    rows = csv.reader(io.StringIO("\n".join(read_lines(path))), delimiter=delimiter)
     header = next(rows)
     for column in (text_column, label_column):
         if column not in header:
             raise SlotfillError(f"no column {column!r} in the header (columns: {', '.join(header)})", path, 1)
     t, lab = header.index(text_column), header.index(label_column)
     examples = []
-    for i, row in enumerate(rows, start=2):
+    for row in rows:
+        i = rows.line_num
         if not row:
             continue
         if len(row) != len(header):

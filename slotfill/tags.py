@@ -68,6 +68,8 @@ def bio_from_spans(length: int, found: list[Span]) -> list[str]:
     """BIO tags for `length` tokens covered by non-overlapping spans."""
     tags = [OUTSIDE] * length
     for span in found:
+        if not 0 <= span.start < span.end <= length:
+            raise ValueError(f"slot {span.label!r} at tokens {span.start}-{span.end} is empty or outside 0-{length}")
         if any(t != OUTSIDE for t in tags[span.start:span.end]):
             raise ValueError(f"slot {span.label!r} overlaps another slot")
         tags[span.start] = f"B-{span.label}"

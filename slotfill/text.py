@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import NamedTuple
 
+# combining marks (decomposed accents), variation selectors and the zero-width joiner
+_MARKS = "\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe00-\ufe0f\ufe20-\ufe2f\u200d"
+_WORD = rf"\w[\w{_MARKS}]*"
 _TOKEN = re.compile(
-    r"""
+    rf"""
     (?<!\w)(?:st|mt|ft|dr|mr|mrs|ms|jr)\.(?!\w)   # abbreviations ATIS keeps whole: st. louis
     | \d+(?:[.,:]\d+)+                          # 9:30, 1,000, 3.5
-    | \w+(?:[-'’]\w+)*                          # words, i'd, o'clock, coming-of-age
-    | \S                                        # any other symbol on its own
+    | {_WORD}(?:[-'’]{_WORD})*                  # words, i'd, o'clock, coming-of-age, zürich
+    | \S[{_MARKS}]*                             # any other symbol on its own (✈️ whole)
     """,
     re.VERBOSE | re.IGNORECASE,
 )
@@ -32,7 +36,8 @@ def tokenize(text: str, lowercase: bool = True) -> list[Token]:
 
 
 def normalize(word: str, lowercase: bool = True, digits: bool = False) -> str:
-    """The form a word takes in the vocabulary: optionally lowercased, digits mapped to 0."""
+    """The form a word takes in the vocabulary: NFC, optionally lowercased, digits mapped to 0."""
+    word = unicodedata.normalize("NFC", word)
     if lowercase:
         word = word.lower()
     if digits:

@@ -31,7 +31,7 @@ class Vocab:
     ) -> Vocab:
         """Most frequent items first (ties alphabetical), dropping those seen fewer than `min_count` times."""
         counts = Counter(w for seq in sequences for w in seq)
-        items = sorted((w for w, c in counts.items() if c >= min_count), key=lambda w: (-counts[w], w))
+        items = sorted((w for w, c in counts.items() if c >= min_count and w not in specials), key=lambda w: (-counts[w], w))
         if max_size:
             items = items[: max(0, max_size - len(specials))]
         return cls(items, specials)

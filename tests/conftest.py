@@ -1,0 +1,160 @@
+"""Shared fixtures: small slices of the bundled data, tiny configs, and tiny models trained once per session."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import torch
+
+# Tiny tensors and a busy 2-core machine: one intra-op thread avoids OpenMP waiting on a descheduled thread.
+torch.set_num_threads(1)
+
+PROJECT = Path(__file__).resolve().parent.parent
+DATA = PROJECT / "data"
+FLIGHTS_CONFIG = PROJECT / "configs" / "flights.toml"
+
+TAGGER_TRAIN_LINES = 80
+TAGGER_DEV_LINES = 20
+CLASSIFIER_TRAIN_LINES = 80
+CLASSIFIER_DEV_LINES = 20
+
+# model/train settings shared by every tiny model in the tests
+TINY_MODEL = [
+    "model.hidden_size=32",
+    "model.learned.dim=16",
+    "model.hashed.dim=16",
+    "model.hashed.buckets=2000",
+    "model.onehot.dim=16",
+    "model.word2vec.dim=16",
+    "model.word2vec.epochs=2",
+    "model.chars.dim=8",
+    "model.chars.filters=16",
+    "model.dropout=0.1",
+    "train.batch_size=8",
+    "train.lr=0.01",
+    "train.threads=1",
+    "train.device='cpu'",
+]
+
+
+def head(source: Path, target: Path, lines: int) -> Path:
+    """The first `lines` lines of `source`, written to `target`."""
+    text = source.read_text(encoding="utf-8").splitlines(keepends=True)[:lines]
+    target.write_text("".join(text), encoding="utf-8")
+    return target
+
+
+@dataclass(frozen=True)
+class SmallData:
+    flights_train: Path
+    flights_dev: Path
+    reviews_train: Path
+    reviews_dev: Path
+
+
+@pytest.fixture(scope="session")
+def small_data(tmp_path_factory) -> SmallData:
+    """Slices of the bundled corpora (JSON Lines), written once per session."""
+    folder = tmp_path_factory.mktemp("data")
+    return SmallData(
+        head(DATA / "flights" / "train.jsonl", folder / "flights-train.jsonl", TAGGER_TRAIN_LINES),
+        head(DATA / "flights" / "dev.jsonl", folder / "flights-dev.jsonl", TAGGER_DEV_LINES),
+        head(DATA / "reviews" / "train.jsonl", folder / "reviews-train.jsonl", CLASSIFIER_TRAIN_LINES),
+        head(DATA / "reviews" / "dev.jsonl", folder / "reviews-dev.jsonl", CLASSIFIER_DEV_LINES),
+    )
+
+
+@pytest.fixture
+def tagged_files(tmp_path) -> tuple[Path, Path]:
+    """(train, dev) tagged JSON Lines files in this test's tmp_path: 60 and 20 sentences with intents."""
+    return (
+        head(DATA / "flights" / "train.jsonl", tmp_path / "train.jsonl", 60),
+        head(DATA / "flights" / "dev.jsonl", tmp_path / "dev.jsonl", 20),
+    )
+
+
+def tagger_overrides(train: Path, dev: Path, epochs: int = 10, extra: tuple[str, ...] = ()) -> list[str]:
+    """`--set` items that shrink configs/flights.toml (learned + hashed, CRF) to a seconds-long run."""
+    return [f"data.train='{train}'", f"data.dev='{dev}'", *TINY_MODEL, f"train.epochs={epochs}", *extra]
+
+
+def classifier_overrides(train: Path, dev: Path, epochs: int = 8, extra: tuple[str, ...] = ()) -> list[str]:
+    return [
+        "task='classifier'",
+        f"data.train='{train}'",
+        f"data.dev='{dev}'",
+        "model.embeddings=['learned','hashed']",
+        "model.hidden_size=16",
+        *TINY_MODEL[1:],
+        f"train.epochs={epochs}",
+        *extra,
+    ]
+
+
+@pytest.fixture(scope="session")
+def tagger_settings(small_data) -> list[str]:
+    return tagger_overrides(small_data.flights_train, small_data.flights_dev)
+
+
+@pytest.fixture(scope="session")
+def tagger_config_file(tmp_path_factory, small_data) -> Path:
+    """The tiny tagger as a TOML file (paths relative to the file, as in configs/)."""
+    folder = small_data.flights_train.parent
+    path = tmp_path_factory.mktemp("configs") / "tiny.toml"
+    path.write_text(
+        f"""task = "tagger"
+
+[data]
+train = "{Path('..') / folder.name / small_data.flights_train.name}"
+dev = "{Path('..') / folder.name / small_data.flights_dev.name}"
+
+[model]
+embeddings = ["learned", "hashed"]
+hidden_size = 32
+decoder = "crf"
+dropout = 0.1
+learned.dim = 16
+hashed.dim = 16
+hashed.buckets = 2000
+
+[train]
+epochs = 2
+batch_size = 8
+lr = 0.01
+threads = 1
+device = "cpu"
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+@dataclass
+class Trained:
+    directory: Path
+    predictor: object
+    metrics: dict
+
+
+@pytest.fixture(scope="session")
+def trained_tagger(tmp_path_factory, tagger_settings) -> Trained:
+    """configs/flights.toml shrunk: a BiLSTM-CRF with learned + hashed words and an intent head, 10 epochs."""
+    from slotfill.config import load_config
+    from slotfill.training import train
+
+    directory = tmp_path_factory.mktemp("tagger-parent") / "tagger"
+    predictor, metrics = train(load_config(FLIGHTS_CONFIG, tagger_settings), directory)
+    return Trained(directory, predictor, metrics)
+
+
+@pytest.fixture(scope="session")
+def trained_classifier(tmp_path_factory, small_data) -> Trained:
+    from slotfill.config import load_config
+    from slotfill.training import train
+
+    directory = tmp_path_factory.mktemp("classifier-parent") / "classifier"
+    settings = classifier_overrides(small_data.reviews_train, small_data.reviews_dev)
+    predictor, metrics = train(load_config(None, settings), directory)
+    return Trained(directory, predictor, metrics)

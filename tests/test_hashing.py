@@ -1,0 +1,188 @@
+"""MurmurHash3 port (against scikit-learn, and across processes), letter trigrams and the Featurizer."""
+
+import os
+import random
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from slotfill.config import VocabConfig
+from slotfill.features import (
+    MAX_WORD_CHARS,
+    Featurizer,
+    build_featurizer,
+    letter_trigrams,
+    murmurhash3_32,
+    trigram_buckets,
+)
+from slotfill.vocab import Vocab
+
+sklearn_utils = pytest.importorskip("sklearn.utils")
+
+
+def sample_strings():
+    fixed = [
+        "", "a", "ab", "abc", "abcd", "abcde", "abcdefgh", "abcdefghi", "tai", "#ta", "ei#", "#a#",
+        "taipei", "台北", "#台北#", "zürich", "São Paulo", "o'clock", "9:30", "😀", "✈️", "naïve café",
+        "\x00", "a\x00", "\x00\x00\x00\x00\x00", "ÿÿÿÿ", "a" * 1000,
+    ]
+    rng = random.Random(7)
+    alphabet = "abcdefghijklmnopqrstuvwxyz#'.-0123456789 éüßøå台北東京😀ΣΑΣжд"
+    rand = ["".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 15))) for _ in range(200)]
+    # random code points outside the surrogate range (which UTF-8 cannot encode)
+    rand += [
+        "".join(chr(rng.choice([rng.randrange(1, 0xD800), rng.randrange(0xE000, 0x110000)])) for _ in range(rng.randrange(1, 9)))
+        for _ in range(100)
+    ]
+    return fixed + rand
+
+
+@pytest.mark.parametrize("seed", [0, 1, 42, 12345, 2**31 - 1, 2**32 - 1])
+def test_murmurhash_matches_sklearn(seed):
+    for s in sample_strings():
+        assert murmurhash3_32(s, seed) == sklearn_utils.murmurhash3_32(s, seed, positive=True), (s, seed)
+
+
+def test_murmurhash_known_values():
+    # MurmurHash3_x86_32 reference vectors
+    assert murmurhash3_32("", 0) == 0
+    assert murmurhash3_32("", 1) == 0x514E28B7
+    assert murmurhash3_32("", 0xFFFFFFFF) == 0x81F16F39
+    assert murmurhash3_32("tai") == sklearn_utils.murmurhash3_32("tai", 0, positive=True)
+    assert all(0 <= murmurhash3_32(s) < 2**32 for s in sample_strings())
+
+
+def test_murmurhash_stable_across_processes():
+    code = (
+        "from slotfill.features import murmurhash3_32, trigram_buckets; "
+        "print(murmurhash3_32('tai'), murmurhash3_32('台北', 7), *trigram_buckets('taipei', 50000))"
+    )
+    env = {**os.environ, "PYTHONHASHSEED": "4321"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    expected = [murmurhash3_32("tai"), murmurhash3_32("台北", 7), *trigram_buckets("taipei", 50000)]
+    assert [int(x) for x in out.split()] == expected
+
+
+def test_letter_trigrams():
+    assert letter_trigrams("taipei") == ["#ta", "tai", "aip", "ipe", "pei", "ei#"]
+    assert letter_trigrams("to") == ["#to", "to#"]
+    assert letter_trigrams("a") == ["#a#"]
+    assert letter_trigrams("台北") == ["#台北", "台北#"]
+    assert letter_trigrams("") == []
+
+
+def test_trigram_buckets():
+    assert trigram_buckets("taipei", 1000) == tuple(murmurhash3_32(g) % 1000 for g in letter_trigrams("taipei"))
+    assert all(0 <= b < 7 for b in trigram_buckets("zürich", 7))
+
+
+TRAIN = [["to", "taipei", "from", "boston"], ["to", "denver"]]
+
+
+def make_featurizer(**kwargs):
+    words = Vocab.build(TRAIN)
+    chars = Vocab.build([list(w) for s in TRAIN for w in s])
+    return Featurizer(words, chars, **kwargs), words, chars
+
+
+def test_featurizer_words_and_lengths():
+    featurizer, words, _ = make_featurizer(buckets=0)
+    featurizer.chars = None
+    batch = featurizer.batch([["To", "Taipei"], ["from", "Oslo", "now"]])
+    assert batch.words.dtype == torch.long
+    assert batch.words.tolist() == [
+        [words.id("to"), words.id("taipei"), 0],
+        [words.id("from"), 1, 1],  # oslo and now are unknown: <unk> = 1
+    ]
+    assert batch.lengths.tolist() == [2, 3]
+    assert batch.mask.tolist() == [[True, True, False], [True, True, True]]
+    assert batch.trigrams is None and batch.trigram_offsets is None and batch.chars is None
+
+
+def test_featurizer_trigrams_shapes_and_oov():
+    featurizer, _, _ = make_featurizer(buckets=1000)
+    batch = featurizer.batch([["To", "Taipei"], ["from", "Oslo", "now"]])
+    B, T = batch.words.shape
+    assert (B, T) == (2, 3)
+    assert batch.trigram_offsets.shape == (B * T,)
+    # trigrams per token: to 2, taipei 6, (pad) 0, from 4, oslo 4, now 3
+    assert batch.trigram_offsets.tolist() == [0, 2, 8, 8, 12, 16]
+    assert batch.trigrams.shape == (19,)
+    flat = batch.trigrams.tolist()
+    assert flat[2:8] == list(trigram_buckets("taipei", 1000))
+    # "oslo" is out of vocabulary (word id <unk>) but still gets its own trigram buckets
+    assert batch.words[1, 1].item() == 1
+    assert flat[12:16] == [murmurhash3_32(g) % 1000 for g in ["#os", "osl", "slo", "lo#"]]
+    assert flat[16:19] == list(trigram_buckets("now", 1000))
+    assert all(0 <= b < 1000 for b in flat)
+
+
+def test_featurizer_oov_words_differ_by_trigrams():
+    featurizer, _, _ = make_featurizer(buckets=50000)
+    batch = featurizer.batch([["oslo", "montreal"]])
+    assert batch.words.tolist() == [[1, 1]]
+    first = batch.trigrams[batch.trigram_offsets[0]:batch.trigram_offsets[1]].tolist()
+    second = batch.trigrams[batch.trigram_offsets[1]:].tolist()
+    assert len(first) == 4 and len(second) == 8
+    assert first != second[:4]
+
+
+def test_featurizer_chars():
+    featurizer, _, chars = make_featurizer(buckets=0)
+    batch = featurizer.batch([["To", "Taipei"], ["from", "Oslo", "now"]])
+    assert batch.chars.shape == (2, 3, 6)  # B x T x longest word ("taipei")
+    assert batch.chars.dtype == torch.long
+    assert batch.chars[0, 0].tolist() == [chars.id("t"), chars.id("o"), 0, 0, 0, 0]
+    assert batch.chars[0, 1].tolist() == chars.ids(list("taipei"))
+    assert batch.chars[0, 2].tolist() == [0] * 6  # padding token
+    # "w" never occurs in training: <unk>
+    assert batch.chars[1, 2].tolist() == [chars.id("n"), chars.id("o"), 1, 0, 0, 0]
+    assert chars.id("w") == 1
+
+
+def test_featurizer_chars_truncated():
+    featurizer, _, _ = make_featurizer(buckets=0)
+    batch = featurizer.batch([["a" * 40, "to"]])
+    assert batch.chars.shape == (1, 2, MAX_WORD_CHARS)
+
+
+def test_featurizer_case_and_digits():
+    words = Vocab(["to", "To", "0:00", "flight00"])
+    lower = Featurizer(words, lowercase=True)
+    cased = Featurizer(words, lowercase=False)
+    digits = Featurizer(words, lowercase=True, normalize_digits=True)
+    assert lower.batch([["To", "9:30"]]).words.tolist() == [[words.id("to"), 1]]
+    assert cased.batch([["To", "to"]]).words.tolist() == [[words.id("To"), words.id("to")]]
+    assert digits.batch([["9:30", "Flight42"]]).words.tolist() == [[words.id("0:00"), words.id("flight00")]]
+
+
+def test_featurizer_json_round_trip():
+    import json
+
+    featurizer, _, _ = make_featurizer(buckets=500, lowercase=True, normalize_digits=True)
+    again = Featurizer.from_json(json.loads(json.dumps(featurizer.to_json())))
+    sentences = [["To", "Taipei", "at", "9"], ["oslo"]]
+    a, b = featurizer.batch(sentences), again.batch(sentences)
+    for name in ("words", "lengths", "trigrams", "trigram_offsets", "chars"):
+        assert torch.equal(getattr(a, name), getattr(b, name)), name
+    assert again.buckets == 500 and again.normalize_digits is True
+
+
+def test_build_featurizer():
+    vocab = VocabConfig(lowercase=True, normalize_digits=False, min_count=1, max_size=0)
+    tokens = [["To", "Taipei"], ["to", "Boston"]]
+    f = build_featurizer(tokens, vocab, ["learned", "hashed"], 1000)
+    assert f.words.itos == ["<pad>", "<unk>", "to", "boston", "taipei"]
+    assert f.buckets == 1000 and f.chars is None
+    f = build_featurizer(tokens, vocab, ["learned", "chars"], 1000)
+    assert f.buckets == 0 and f.chars is not None
+    assert "t" in f.chars and "T" not in f.chars
+
+
+def test_batch_to_keeps_lengths_on_cpu():
+    featurizer, _, _ = make_featurizer(buckets=100)
+    batch = featurizer.batch([["to", "taipei"]]).to(torch.device("cpu"))
+    assert batch.lengths.device.type == "cpu"
+    assert batch.words.tolist() == featurizer.batch([["to", "taipei"]]).words.tolist()

@@ -1,0 +1,449 @@
+"""Training, saving, loading and applying taggers and classifiers, on slices of the bundled data."""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+
+import slotfill
+from conftest import FLIGHTS_CONFIG, classifier_overrides, tagger_overrides
+from slotfill.config import load_config
+from slotfill.errors import SlotfillError
+from slotfill.predict import SentimentClassifier, SlotTagger
+from slotfill.readers import read_tagged
+from slotfill.tags import split_tag
+from slotfill.training import train
+
+MODEL_FILES = {"config.json", "vocab.json", "weights.pt", "metrics.json"}
+TEXTS = [
+    "i want to fly from boston to denver on monday",
+    "Show me  the CHEAPEST flights from San Francisco to Dallas tomorrow morning",
+    "what's the best way to get to nashville from portland",
+    "list flights",
+]
+
+
+def valid_bio(tags: list[str]) -> bool:
+    previous = "O"
+    for tag in tags:
+        prefix, label = split_tag(tag)
+        if prefix == "I" and (previous == "O" or split_tag(previous)[1] != label):
+            return False
+        previous = tag
+    return True
+
+
+def leftovers(directory: Path) -> list[str]:
+    """Temporary files or folders that saving may have left next to or inside a model directory."""
+    found = [p.name for p in directory.parent.iterdir() if p.name.startswith(".")]
+    return found + [p.name for p in directory.iterdir() if p.name not in MODEL_FILES]
+
+
+def check_tagged(result: dict, text: str, tagger: SlotTagger) -> None:
+    assert result["text"] == text
+    assert len(result["tokens"]) == len(result["tags"]) > 0
+    assert all(tag in tagger.tags.itos for tag in result["tags"])
+    position = 0
+    for token in result["tokens"]:  # tokens are substrings of the text, in order, case kept
+        position = text.index(token, position) + len(token)
+    for slot in result["slots"]:
+        assert 0 <= slot["start"] < slot["end"] <= len(text)
+        assert text[slot["start"]:slot["end"]] == slot["text"]
+        assert slot["text"] == slot["text"].strip()
+        assert slot["label"] in {split_tag(t)[1] for t in tagger.tags.itos if t != "O"}
+
+
+def train_tiny(small_data, output: Path, epochs: int = 2, extra: tuple[str, ...] = ()):
+    return train(load_config(FLIGHTS_CONFIG, tagger_overrides(small_data.flights_train, small_data.flights_dev, epochs, extra)), output)
+
+
+# ---- the session tagger ------------------------------------------------------------------------
+
+
+def test_tagger_learns(trained_tagger):
+    history = trained_tagger.metrics["history"]
+    losses = [e["loss"] for e in history["epochs"]]
+    assert len(losses) == 10
+    assert losses[-1] < losses[0] / 2
+    assert all(later < earlier for earlier, later in zip(losses[:3], losses[1:4]))
+    assert history["metric"] == "f1"
+    assert history["best"] == max(e["dev"]["f1"] for e in history["epochs"])
+    assert history["best"] > 0.5
+    assert history["epochs"][history["best_epoch"] - 1]["dev"]["f1"] == history["best"]
+    assert "intent_accuracy" in history["epochs"][-1]["dev"]
+    assert trained_tagger.metrics["train_seconds"] >= 0
+
+
+def test_model_directory_holds_exactly_the_model_files(trained_tagger):
+    directory = trained_tagger.directory
+    assert {p.name for p in directory.iterdir()} == MODEL_FILES
+    assert leftovers(directory) == []
+    assert [p.name for p in directory.parent.iterdir()] == [directory.name]
+    config = json.loads((directory / "config.json").read_text())
+    assert config["task"] == "tagger" and config["model"]["decoder"] == "crf"
+    vocab = json.loads((directory / "vocab.json").read_text())
+    assert vocab["tags"][0] == "O" and "B-toloc.city_name" in vocab["tags"]
+    assert "atis_flight" in vocab["intents"]
+    metrics = json.loads((directory / "metrics.json").read_text())
+    assert metrics["history"]["best"] == trained_tagger.metrics["history"]["best"]
+
+
+def test_evaluate_on_dev(trained_tagger, small_data):
+    dev = read_tagged(small_data.flights_dev)
+    scores = trained_tagger.predictor.evaluate(dev)
+    assert scores["f1"] == pytest.approx(trained_tagger.metrics["history"]["best"])
+    for key in ("precision", "recall", "f1", "token_accuracy", "sentence_accuracy", "intent_accuracy"):
+        assert 0.0 <= scores[key] <= 1.0
+
+
+def test_save_load_tag_round_trip(trained_tagger, small_data):
+    loaded = SlotTagger.load(trained_tagger.directory)
+    assert isinstance(slotfill.load(trained_tagger.directory), SlotTagger)
+    texts = TEXTS + [json.loads(line)["text"] for line in small_data.flights_dev.read_text().splitlines()]
+    before = trained_tagger.predictor.tag_batch(texts)
+    after = loaded.tag_batch(texts)
+    for text, a, b in zip(texts, before, after):
+        assert a["tags"] == b["tags"] and a["slots"] == b["slots"] and a["tokens"] == b["tokens"]
+        assert a["intent"]["label"] == b["intent"]["label"]
+        assert a["intent"]["score"] == pytest.approx(b["intent"]["score"], abs=1e-6)
+        check_tagged(b, text, loaded)
+        assert valid_bio(b["tags"])  # the CRF decodes under BIO constraints
+        assert b["intent"]["label"] in loaded.intents.itos
+        assert 0.0 < b["intent"]["score"] <= 1.0
+    # one sentence alone gives what it gives in a batch
+    single = loaded.tag(texts[1])
+    assert single["tags"] == after[1]["tags"] and single["slots"] == after[1]["slots"]
+    assert single["tokens"][:2] == ["Show", "me"]  # original case in the output
+
+
+def test_tagger_finds_the_obvious_slots(trained_tagger):
+    result = trained_tagger.predictor.tag("i want to fly from boston to denver")
+    labels = {s["text"]: s["label"] for s in result["slots"]}
+    assert labels.get("boston") == "fromloc.city_name"
+    assert labels.get("denver") == "toloc.city_name"
+    assert result["intent"]["label"] == "atis_flight"
+
+
+def test_empty_sentence_is_an_error(trained_tagger, trained_classifier):
+    for text in ("", "   ", "\n"):
+        with pytest.raises(SlotfillError, match="empty sentence"):
+            trained_tagger.predictor.tag(text)
+        with pytest.raises(SlotfillError, match="empty sentence"):
+            trained_classifier.predictor.classify(text)
+    with pytest.raises(SlotfillError, match="sentence 2"):
+        trained_tagger.predictor.tag_batch(["fly to boston", ""])
+
+
+# ---- loading: errors and safety --------------------------------------------------------------------
+
+
+@pytest.fixture
+def model_copy(trained_tagger, tmp_path) -> Path:
+    target = tmp_path / "model"
+    shutil.copytree(trained_tagger.directory, target)
+    return target
+
+
+def test_load_missing_directory(tmp_path):
+    missing = tmp_path / "no-such-model"
+    with pytest.raises(SlotfillError) as err:
+        SlotTagger.load(missing)
+    assert str(missing) in str(err.value)
+
+
+@pytest.mark.parametrize("name", ["config.json", "vocab.json", "weights.pt"])
+def test_load_directory_missing_a_file(model_copy, name):
+    (model_copy / name).unlink()
+    with pytest.raises(SlotfillError, match=name) as err:
+        SlotTagger.load(model_copy)
+    assert str(model_copy) in str(err.value)
+
+
+@pytest.mark.parametrize("content", [b"", b"not a torch file at all", b"PK\x03\x04 truncated zip"])
+def test_load_corrupt_weights(model_copy, content):
+    (model_copy / "weights.pt").write_bytes(content)
+    with pytest.raises(SlotfillError) as err:
+        SlotTagger.load(model_copy)
+    assert str(model_copy / "weights.pt") in str(err.value)
+
+
+def test_load_truncated_weights(model_copy):
+    data = (model_copy / "weights.pt").read_bytes()
+    (model_copy / "weights.pt").write_bytes(data[: len(data) // 2])
+    with pytest.raises(SlotfillError) as err:
+        SlotTagger.load(model_copy)
+    assert str(model_copy / "weights.pt") in str(err.value)
+
+
+@pytest.mark.parametrize("name", ["config.json", "vocab.json"])
+@pytest.mark.parametrize("content", ['{"task": "tagger", ', "[1, 2, 3]", "\xff\xfe"])
+def test_load_corrupt_json(model_copy, name, content):
+    (model_copy / name).write_bytes(content.encode("latin-1"))
+    with pytest.raises(SlotfillError) as err:
+        SlotTagger.load(model_copy)
+    assert str(model_copy / name) in str(err.value)
+
+
+def test_load_config_with_unknown_key(model_copy):
+    config = json.loads((model_copy / "config.json").read_text())
+    config["model"]["hiden"] = 3
+    (model_copy / "config.json").write_text(json.dumps(config))
+    with pytest.raises(SlotfillError, match="hiden") as err:
+        SlotTagger.load(model_copy)
+    assert str(model_copy) in str(err.value)
+
+
+def test_load_weights_of_another_shape(model_copy):
+    config = json.loads((model_copy / "config.json").read_text())
+    config["model"]["hidden_size"] = 8
+    (model_copy / "config.json").write_text(json.dumps(config))
+    with pytest.raises(SlotfillError, match="do not match") as err:
+        SlotTagger.load(model_copy)
+    assert str(model_copy) in str(err.value)
+
+
+class Payload:
+    """Unpickling this calls open(path, "w"): a file appears if the pickle's code is run."""
+
+    def __init__(self, sentinel: Path):
+        self.sentinel = str(sentinel)
+
+    def __reduce__(self):
+        return (open, (self.sentinel, "w"))
+
+
+@pytest.mark.parametrize("writer", ["torch.save", "pickle.dump"])
+def test_weights_are_loaded_without_running_code(model_copy, tmp_path, writer):
+    sentinel = tmp_path / "pwned"
+    state = {"encoder.rnn.weight_ih_l0": Payload(sentinel)}
+    with open(model_copy / "weights.pt", "wb") as f:
+        torch.save(state, f) if writer == "torch.save" else pickle.dump(state, f, protocol=2)
+    with pytest.raises(SlotfillError, match="weights.pt"):
+        SlotTagger.load(model_copy)
+    assert not sentinel.exists()
+    # the payload is live: an unsafe load would have run it
+    control = Payload(tmp_path / "control-ran")
+    if writer == "torch.save":
+        torch.save(control, tmp_path / "control.pt")
+        torch.load(tmp_path / "control.pt", weights_only=False)
+    else:
+        pickle.loads(pickle.dumps(control))
+    assert (tmp_path / "control-ran").exists()
+
+
+def test_tagger_load_on_classifier_and_back(trained_tagger, trained_classifier):
+    with pytest.raises(SlotfillError, match="classifier") as err:
+        SlotTagger.load(trained_classifier.directory)
+    assert str(trained_classifier.directory) in str(err.value)
+    with pytest.raises(SlotfillError, match="tagger"):
+        SentimentClassifier.load(trained_tagger.directory)
+    assert isinstance(slotfill.load(trained_classifier.directory), SentimentClassifier)
+
+
+# ---- reproducibility, interruption ---------------------------------------------------------------------
+
+
+def test_same_seed_same_weights(small_data, tmp_path):
+    train_tiny(small_data, tmp_path / "a")
+    train_tiny(small_data, tmp_path / "b")
+    train_tiny(small_data, tmp_path / "c", extra=("train.seed=2",))
+    a, b, c = (torch.load(tmp_path / name / "weights.pt", weights_only=True) for name in "abc")
+    assert a.keys() == b.keys()
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+    assert any(not torch.equal(a[key], c[key]) for key in a)
+    assert (tmp_path / "a" / "vocab.json").read_text() == (tmp_path / "b" / "vocab.json").read_text()
+
+
+def test_interrupted_training_keeps_the_best_checkpoint(small_data, tmp_path, monkeypatch):
+    calls = []
+    evaluate = SlotTagger.evaluate
+
+    def interrupting(self, sentences):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return evaluate(self, sentences)
+
+    monkeypatch.setattr(SlotTagger, "evaluate", interrupting)
+    output = tmp_path / "parent" / "model"
+    with pytest.raises(KeyboardInterrupt):
+        train_tiny(small_data, output, epochs=5)
+    monkeypatch.undo()
+    assert len(calls) == 3
+    assert {p.name for p in output.iterdir()} == MODEL_FILES
+    assert leftovers(output) == []
+    history = json.loads((output / "metrics.json").read_text())["history"]
+    assert history["best_epoch"] in (1, 2)
+    assert len(history["epochs"]) == history["best_epoch"]
+    loaded = SlotTagger.load(output)
+    assert loaded.evaluate(read_tagged(small_data.flights_dev))["f1"] == pytest.approx(history["best"])
+    check_tagged(loaded.tag(TEXTS[0]), TEXTS[0], loaded)
+
+
+def test_interruption_while_saving_keeps_the_previous_checkpoint(small_data, tmp_path, monkeypatch):
+    saves = []
+    save = torch.save
+
+    def interrupting(*args, **kwargs):
+        saves.append(1)
+        if len(saves) == 2:
+            raise KeyboardInterrupt
+        return save(*args, **kwargs)
+
+    monkeypatch.setattr(torch, "save", interrupting)
+    output = tmp_path / "parent" / "model"
+    with pytest.raises(KeyboardInterrupt):
+        _train_improving(small_data, output, monkeypatch)  # the second save (epoch 2) is interrupted
+    monkeypatch.undo()
+    assert len(saves) == 2
+    assert leftovers(output) == []
+    assert json.loads((output / "metrics.json").read_text())["history"]["best_epoch"] == 1
+    SlotTagger.load(output).tag(TEXTS[0])
+
+
+def _train_improving(small_data, output, monkeypatch):
+    """Train with a dev score that rises every epoch, so every epoch saves a checkpoint."""
+    scores = iter(range(1, 100))
+
+    def rising(self, sentences):
+        return {"precision": 0.0, "recall": 0.0, "f1": next(scores) / 100}
+
+    monkeypatch.setattr(SlotTagger, "evaluate", rising)
+    return train_tiny(small_data, output, epochs=3)
+
+
+# ---- settings ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("decoder", ["crf", "softmax"])
+def test_decoders(small_data, tmp_path, decoder):
+    predictor, metrics = train_tiny(small_data, tmp_path / decoder, epochs=3, extra=(f"model.decoder='{decoder}'",))
+    assert (predictor.model.crf is not None) == (decoder == "crf")
+    losses = [e["loss"] for e in metrics["history"]["epochs"]]
+    assert losses[-1] < losses[0]
+    loaded = SlotTagger.load(tmp_path / decoder)
+    assert loaded.config.model.decoder == decoder
+    for text, a, b in zip(TEXTS, predictor.tag_batch(TEXTS), loaded.tag_batch(TEXTS)):
+        assert a["tags"] == b["tags"]
+        check_tagged(b, text, loaded)
+        if decoder == "crf":
+            assert valid_bio(b["tags"])
+
+
+@pytest.mark.parametrize(
+    "embeddings",
+    [["onehot"], ["hashed"], ["word2vec"], ["learned", "chars"]],
+    ids=lambda e: "+".join(e),
+)
+def test_representations_train_and_round_trip(small_data, tmp_path, monkeypatch, embeddings):
+    output = tmp_path / "model"
+    predictor, metrics = train_tiny(small_data, output, epochs=2, extra=(f"model.embeddings={json.dumps(embeddings)}",))
+    assert list(predictor.model.encoder.representation.parts) == embeddings
+    assert all(e["loss"] > 0 for e in metrics["history"]["epochs"])
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("loading a model must not train word2vec vectors")
+
+    monkeypatch.setattr("slotfill.w2v.train_vectors", no_training)
+    loaded = SlotTagger.load(output)
+    assert loaded.config.model.embeddings == embeddings
+    before, after = predictor.model.state_dict(), loaded.model.state_dict()
+    assert before.keys() == after.keys()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    for text, a, b in zip(TEXTS, predictor.tag_batch(TEXTS), loaded.tag_batch(TEXTS)):
+        assert a["tags"] == b["tags"] and a["slots"] == b["slots"]
+        check_tagged(b, text, loaded)
+
+
+def test_word2vec_from_a_vectors_file_frozen(small_data, tmp_path):
+    from slotfill.w2v import load_vectors, save_vectors, train_vectors
+    from slotfill.config import Word2VecConfig
+    from slotfill.readers import read_tagged as read
+
+    sentences = [[t.lower() for t in s.tokens] for s in read(small_data.flights_train)]
+    vectors = train_vectors(sentences, Word2VecConfig(dim=16, epochs=2))
+    path = tmp_path / "vectors.txt"
+    save_vectors(vectors, path)
+    extra = ("model.embeddings=['word2vec']", f"model.word2vec.vectors='{path}'", "model.word2vec.freeze=true")
+    predictor, _ = train_tiny(small_data, tmp_path / "model", epochs=2, extra=extra)
+    table = predictor.model.encoder.representation.parts["word2vec"].table
+    assert not table.weight.requires_grad
+    written = load_vectors(path)
+    for word in ("boston", "denver", "from"):
+        row = table.weight[predictor.featurizer.words.id(word)].detach().numpy()
+        assert row == pytest.approx(written[word], abs=1e-5)  # frozen: untouched by training
+
+
+def test_without_dev_data_a_tenth_is_held_out(small_data, tmp_path):
+    settings = tagger_overrides(small_data.flights_train, "", 1)
+    settings = [s for s in settings if not s.startswith("data.dev")]
+    _, metrics = train(load_config(FLIGHTS_CONFIG, settings + ["data.dev=''"]), tmp_path / "model")
+    assert metrics["history"]["epochs"]
+    assert (tmp_path / "model" / "weights.pt").is_file()
+
+
+def test_without_training_data(tmp_path):
+    with pytest.raises(SlotfillError, match="data.train"):
+        train(load_config(None, []), tmp_path / "model")
+
+
+def test_test_split_is_evaluated(small_data, tmp_path):
+    _, metrics = train_tiny(small_data, tmp_path / "model", epochs=1, extra=(f"data.test='{small_data.flights_dev}'",))
+    assert 0.0 <= metrics["test"]["f1"] <= 1.0
+    assert json.loads((tmp_path / "model" / "metrics.json").read_text())["test"] == metrics["test"]
+
+
+# ---- classifier -------------------------------------------------------------------------------------
+
+
+def test_classifier(trained_classifier):
+    classifier = trained_classifier.predictor
+    assert trained_classifier.metrics["history"]["metric"] == "accuracy"
+    result = classifier.classify("a gripping, funny film with a superb cast")
+    assert set(result) == {"text", "label", "scores"}
+    assert result["text"] == "a gripping, funny film with a superb cast"
+    assert result["label"] == "positive"
+    assert result["scores"]["positive"] > 0.5
+    assert set(result["scores"]) == {"negative", "positive"}
+    assert sum(result["scores"].values()) == pytest.approx(1.0, abs=1e-6)
+
+
+def test_classifier_batch_keeps_order_and_round_trips(trained_classifier):
+    texts = ["a boring, uninspired adaptation with messy direction.", "superb", "a gripping, funny film with a superb cast"]
+    loaded = SentimentClassifier.load(trained_classifier.directory)
+    results = loaded.classify_batch(texts)
+    assert [r["text"] for r in results] == texts
+    for result, original in zip(results, trained_classifier.predictor.classify_batch(texts)):
+        assert result["label"] == original["label"]
+        assert result["scores"] == pytest.approx(original["scores"], abs=1e-6)
+        assert sum(result["scores"].values()) == pytest.approx(1.0, abs=1e-6)
+        assert all(0.0 <= p <= 1.0 for p in result["scores"].values())
+        alone = loaded.classify(result["text"])
+        assert alone["label"] == result["label"]
+        assert alone["scores"] == pytest.approx(result["scores"], abs=1e-6)
+
+
+def test_classifier_evaluate(trained_classifier, small_data):
+    from slotfill.readers import read_labelled
+
+    dev = read_labelled(small_data.reviews_dev)
+    scores = trained_classifier.predictor.evaluate(dev)
+    assert scores["accuracy"] == pytest.approx(trained_classifier.metrics["history"]["best"])
+    assert 0.0 <= scores["macro_f1"] <= 1.0
+    assert scores["labels"] == ["negative", "positive"]
+    assert sum(map(sum, scores["confusion"])) == len(dev)
+
+
+def test_classifier_needs_two_classes(small_data, tmp_path):
+    one_class = tmp_path / "one.jsonl"
+    one_class.write_text('{"text": "good", "label": "positive"}\n{"text": "great", "label": "positive"}\n')
+    settings = classifier_overrides(one_class, one_class, 1)
+    with pytest.raises(SlotfillError, match="two or more"):
+        train(load_config(None, settings), tmp_path / "model")
