@@ -62,15 +62,21 @@ class CRF(nn.Module):
     def _log_partition(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """The forward algorithm. Each step's logsumexp over `from` tags is a matrix product:
         logsumexp_i(a_i + T_ij) = m + c_j + log sum_i exp(a_i - m) exp(T_ij - c_j), with m = max a and
-        c_j = max_i T_ij, so both factors are at most 1 and the largest term is not lost."""
+        c_j = max_i T_ij, so both factors are at most 1. Where a column's sum comes out so small that
+        float32 may have lost its terms (scores ~50 nats apart, never seen in a trained tagger), that
+        step is recomputed with the dense logsumexp."""
         column_max = self.transitions.max(dim=0).values  # n
         scaled = torch.exp(self.transitions - column_max)  # n x n
         alpha = self.start + emissions[:, 0]  # B x n
         for t in range(1, emissions.size(1)):
             top = alpha.max(dim=1, keepdim=True).values
             total = torch.exp(alpha - top) @ scaled
-            step = top + column_max + torch.log(total.clamp_min(1e-30)) + emissions[:, t]
-            alpha = torch.where(mask[:, t].unsqueeze(1), step, alpha)
+            step = top + column_max + torch.log(total.clamp_min(1e-30))
+            underflow = total < 1e-20
+            if underflow.any():
+                dense = torch.logsumexp(alpha.unsqueeze(2) + self.transitions, dim=1)
+                step = torch.where(underflow, dense, step)
+            alpha = torch.where(mask[:, t].unsqueeze(1), step + emissions[:, t], alpha)
         return torch.logsumexp(alpha + self.end, dim=1)
 
     def decode(self, emissions: torch.Tensor, mask: torch.Tensor, constrained: bool = True) -> torch.Tensor:

@@ -59,7 +59,7 @@ class CharCNN(nn.Module):
     def __init__(self, alphabet_size: int, dim: int, filters: int, width: int):
         super().__init__()
         self.table = nn.Embedding(alphabet_size, dim, padding_idx=0)
-        self.conv = nn.Conv1d(dim, filters, width, padding=width // 2)
+        self.conv = nn.Conv1d(dim, filters, width, padding="same")
         self.dim = filters
 
     def forward(self, batch: Batch, words: torch.Tensor) -> torch.Tensor:

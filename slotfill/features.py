@@ -118,14 +118,17 @@ class Featurizer:
                     ids.extend(trigram_buckets(s[k], self.buckets))
         return torch.tensor(ids, dtype=torch.long), torch.tensor(offsets, dtype=torch.long)
 
-    def _chars(self, sentences: list[list[str]], longest: int) -> torch.Tensor:
-        width = min(MAX_WORD_CHARS, max(len(t) for s in sentences for t in s))
-        chars = torch.zeros(len(sentences), longest, width, dtype=torch.long)
-        for i, s in enumerate(sentences):
-            for k, token in enumerate(s):
-                ids = self.chars.ids(token[:width])
-                chars[i, k, : len(ids)] = torch.tensor(ids, dtype=torch.long)
-        return chars
+    def _chars(self, forms: list[list[str]], longest: int) -> torch.Tensor:
+        width = min(MAX_WORD_CHARS, max(len(t) for s in forms for t in s))
+        rows = []
+        for s in forms:
+            padded = [self._char_ids(t, width) for t in s] + [[0] * width] * (longest - len(s))
+            rows.append(padded)
+        return torch.tensor(rows, dtype=torch.long)
+
+    def _char_ids(self, form: str, width: int) -> list[int]:
+        ids = self.chars.ids(form[:width])
+        return ids + [0] * (width - len(ids))
 
     def to_json(self) -> dict:
         return {

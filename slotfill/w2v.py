@@ -54,9 +54,13 @@ def load_vectors(path: str | Path):
     problem = None
     for binary in (False, True) if has_header else (False,):
         try:
-            return KeyedVectors.load_word2vec_format(str(path), binary=binary, no_header=not has_header)
-        except (ValueError, UnicodeDecodeError, EOFError) as err:
+            vectors = KeyedVectors.load_word2vec_format(str(path), binary=binary, no_header=not has_header)
+        except (ValueError, TypeError, UnicodeDecodeError, EOFError) as err:
             problem = err
+            continue
+        if vectors.vector_size > 0 and len(vectors) > 0:
+            return vectors
+        problem = "no vectors in it"
     raise SlotfillError(f"not a word2vec or GloVe vectors file ({problem})", path)
 
 

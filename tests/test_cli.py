@@ -103,7 +103,7 @@ def test_train_on_misaligned_conll(runner, tmp_path):
 
 def test_train_on_bad_tag(runner, tmp_path):
     conll = tmp_path / "bad.conll"
-    conll.write_text("flights O\n\nto O\nboston X-toloc\n", encoding="utf-8")
+    conll.write_text("flights O\n\nboston X-toloc\nto O\n", encoding="utf-8")  # the bad tag opens sentence 2
     result = invoke(runner, "train", "--set", f"data.train={conll}", "--output", tmp_path / "m", ok=False)
     assert_error(result, f"{conll}:3:", "X-toloc")
 
