@@ -63,12 +63,11 @@ class CharCNN(nn.Module):
         self.dim = filters
 
     def forward(self, batch: Batch, words: torch.Tensor) -> torch.Tensor:
-        b, t, length = batch.chars.shape
-        chars = batch.chars.view(b * t, length)
-        features = self.conv(self.table(chars).transpose(1, 2))  # (B*T) x filters x L
+        chars = batch.chars  # one row per distinct word of the batch
+        features = self.conv(self.table(chars).transpose(1, 2))  # U x filters x L
         features = features.masked_fill((chars == 0).unsqueeze(1), -1e4).amax(dim=2)
         features = features.masked_fill((chars == 0).all(dim=1, keepdim=True), 0.0)
-        return features.view(b, t, self.dim)
+        return features[batch.char_index]
 
 
 class WordRepresentation(nn.Module):

@@ -61,7 +61,8 @@ class Batch:
     lengths: torch.Tensor  # B, on the CPU (pack_padded_sequence wants it there)
     trigrams: torch.Tensor | None = None  # flat bucket ids of all B*T tokens
     trigram_offsets: torch.Tensor | None = None  # B*T offsets into `trigrams`
-    chars: torch.Tensor | None = None  # B x T x L character ids
+    chars: torch.Tensor | None = None  # U x L character ids of the batch's U distinct words (row 0: padding)
+    char_index: torch.Tensor | None = None  # B x T row of `chars` for each token
     tags: torch.Tensor | None = None  # B x T tag ids, 0 under padding
     intents: torch.Tensor | None = None  # B
     labels: torch.Tensor | None = None  # B
@@ -105,7 +106,7 @@ class Featurizer:
         if self.buckets:
             batch.trigrams, batch.trigram_offsets = self._trigrams(forms, longest)
         if self.chars is not None:
-            batch.chars = self._chars(forms, longest)
+            batch.chars, batch.char_index = self._chars(forms, longest)
         return batch
 
     def _trigrams(self, forms: list[list[str]], longest: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -118,17 +119,18 @@ class Featurizer:
                     ids.extend(trigram_buckets(s[k], self.buckets))
         return torch.tensor(ids, dtype=torch.long), torch.tensor(offsets, dtype=torch.long)
 
-    def _chars(self, forms: list[list[str]], longest: int) -> torch.Tensor:
-        width = min(MAX_WORD_CHARS, max(len(t) for s in forms for t in s))
-        rows = []
-        for s in forms:
-            padded = [self._char_ids(t, width) for t in s] + [[0] * width] * (longest - len(s))
-            rows.append(padded)
-        return torch.tensor(rows, dtype=torch.long)
-
-    def _char_ids(self, form: str, width: int) -> list[int]:
-        ids = self.chars.ids(form[:width])
-        return ids + [0] * (width - len(ids))
+    def _chars(self, forms: list[list[str]], longest: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Character ids of each distinct word once, and each token's row: words repeat a lot."""
+        rows: dict[str, int] = {"": 0}
+        index = torch.zeros(len(forms), longest, dtype=torch.long)
+        for i, s in enumerate(forms):
+            index[i, : len(s)] = torch.tensor([rows.setdefault(t, len(rows)) for t in s], dtype=torch.long)
+        width = min(MAX_WORD_CHARS, max(len(w) for w in rows))
+        chars = [[0] * width]
+        for word in list(rows)[1:]:
+            ids = self.chars.ids(word[:width])
+            chars.append(ids + [0] * (width - len(ids)))
+        return torch.tensor(chars, dtype=torch.long), index
 
     def to_json(self) -> dict:
         return {

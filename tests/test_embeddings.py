@@ -189,7 +189,8 @@ def test_charcnn_masks_padding():
         cnn.conv.bias.fill_(5.0)  # positions past the word would win the max if not masked
     alone = featurizer.batch([["to"]])
     mixed = featurizer.batch([["san", "francisco", "to"], ["to"]])
-    assert alone.chars.shape[2] < mixed.chars.shape[2]
+    assert alone.chars.shape[1] < mixed.chars.shape[1]  # rows are padded to the longest word
+    assert mixed.chars.shape[0] == 4  # padding row + three distinct words ("to" once)
     out_alone = cnn(alone, alone.words)
     out_mixed = cnn(mixed, mixed.words)
     assert torch.allclose(out_alone[0, 0], out_mixed[0, 2], atol=1e-6)

@@ -132,20 +132,33 @@ def test_featurizer_oov_words_differ_by_trigrams():
 def test_featurizer_chars():
     featurizer, _, chars = make_featurizer(buckets=0)
     batch = featurizer.batch([["To", "Taipei"], ["from", "Oslo", "now"]])
-    assert batch.chars.shape == (2, 3, 6)  # B x T x longest word ("taipei")
+    # one row per distinct word form (row 0 is padding), as wide as the longest word ("taipei")
+    assert batch.chars.shape == (6, 6)
+    assert batch.char_index.shape == (2, 3)
     assert batch.chars.dtype == torch.long
-    assert batch.chars[0, 0].tolist() == [chars.id("t"), chars.id("o"), 0, 0, 0, 0]
-    assert batch.chars[0, 1].tolist() == chars.ids(list("taipei"))
-    assert batch.chars[0, 2].tolist() == [0] * 6  # padding token
+
+    def row(i, k):
+        return batch.chars[batch.char_index[i, k]].tolist()
+
+    assert row(0, 0) == [chars.id("t"), chars.id("o"), 0, 0, 0, 0]
+    assert row(0, 1) == chars.ids(list("taipei"))
+    assert batch.char_index[0, 2] == 0 and row(0, 2) == [0] * 6  # padding token
     # "w" never occurs in training: <unk>
-    assert batch.chars[1, 2].tolist() == [chars.id("n"), chars.id("o"), 1, 0, 0, 0]
+    assert row(1, 2) == [chars.id("n"), chars.id("o"), 1, 0, 0, 0]
     assert chars.id("w") == 1
+
+
+def test_featurizer_chars_shared_by_repeated_words():
+    featurizer, _, _ = make_featurizer(buckets=0)
+    batch = featurizer.batch([["to", "oslo", "to"], ["to"]])
+    assert batch.chars.shape[0] == 3  # padding, "to", "oslo"
+    assert batch.char_index[0, 0] == batch.char_index[0, 2] == batch.char_index[1, 0]
 
 
 def test_featurizer_chars_truncated():
     featurizer, _, _ = make_featurizer(buckets=0)
     batch = featurizer.batch([["a" * 40, "to"]])
-    assert batch.chars.shape == (1, 2, MAX_WORD_CHARS)
+    assert batch.chars.shape == (3, MAX_WORD_CHARS)
 
 
 def test_featurizer_case_and_digits():
