@@ -42,6 +42,20 @@ def _metric_name(config: Config) -> str:
     return "f1" if config.task == "tagger" else "accuracy"
 
 
+def length_batches(lengths: list[int], batch_size: int, rng: random.Random, pool: int = 50) -> list[list[int]]:
+    """Random batches of similar lengths: shuffle, sort within pools of `pool` batches, cut, shuffle
+    the batches. Each batch then runs about as many RNN and CRF steps as its sentences have tokens."""
+    order = list(range(len(lengths)))
+    rng.shuffle(order)
+    step = batch_size * pool
+    batches = []
+    for k in range(0, len(order), step):
+        chunk = sorted(order[k:k + step], key=lambda i: lengths[i])
+        batches += [chunk[j:j + batch_size] for j in range(0, len(chunk), batch_size)]
+    rng.shuffle(batches)
+    return batches
+
+
 def fit(predictor: Predictor, train: list, dev: list, config: TrainConfig, metric: str, output: Path) -> dict:
     """Adam with gradient clipping, LR decay on plateau and early stopping on the dev `metric`;
     every new best is saved to `output` at once, so an interruption keeps it. Returns the history."""
@@ -49,6 +63,7 @@ def fit(predictor: Predictor, train: list, dev: list, config: TrainConfig, metri
     optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=config.lr, weight_decay=config.weight_decay)
     scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, mode="max", factor=config.lr_decay, patience=config.lr_patience)
     shuffler = random.Random(config.seed)
+    lengths = [len(example.tokens) for example in train]
     history: dict = {"metric": metric, "epochs": [], "best_epoch": None, "best": None}
     best_state, waited = None, 0
     try:
@@ -58,9 +73,7 @@ def fit(predictor: Predictor, train: list, dev: list, config: TrainConfig, metri
     for epoch in range(1, config.epochs + 1):
         started = time.perf_counter()
         model.train()
-        order = list(range(len(train)))
-        shuffler.shuffle(order)
-        chunks = [order[k:k + config.batch_size] for k in range(0, len(order), config.batch_size)]
+        chunks = length_batches(lengths, config.batch_size, shuffler)
         if tqdm is not None:
             chunks = tqdm(chunks, desc=f"epoch {epoch}", leave=False, disable=None, file=sys.stderr)
         total = 0.0
