@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
+import json
+import logging
 import random
 import statistics
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,19 +65,35 @@ def crf_overhead(tagger, token_lists: list[list[str]]) -> float | None:
     return without / with_crf - 1
 
 
-def run_atis(config_path: Path, seed: int, output: Path, overrides: list[str] = (), noisy: bool = False) -> dict:
-    """Train on ATIS with one seed; test figures, training wall time, throughput (and noisy-test F1)."""
+def parser(doc: str, default_config: Path) -> argparse.ArgumentParser:
+    """The arguments every benchmark takes: a config, seeds, an output folder, overrides, a JSON file."""
+    p = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("config", nargs="?", type=Path, default=default_config)
+    p.add_argument("--seeds", type=int, nargs="+", default=[1])
+    p.add_argument("--output", type=Path, default=ROOT / "models" / "bench")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE")
+    p.add_argument("--json", type=Path, help="write the per-seed results here")
+    return p
+
+
+def train_timed(config_path: Path, splits: dict[str, Path], seed: int, output: Path, overrides: list[str] = ()):
+    """Train `config_path` on the given train/dev/test paths: (predictor, metrics, wall seconds)."""
     from slotfill.config import load_config
-    from slotfill.readers import read_atis
     from slotfill.training import train
 
-    config = load_config(config_path, [
-        f"data.train={ATIS / 'train'}", f"data.dev={ATIS / 'dev'}", f"data.test={ATIS / 'test'}",
-        f"train.seed={seed}", *overrides,
-    ])
+    paths = [f"data.{split}={path}" for split, path in splits.items()]
+    config = load_config(config_path, [*paths, f"train.seed={seed}", *overrides])
     started = time.perf_counter()
-    tagger, metrics = train(config, output)
-    wall = time.perf_counter() - started
+    predictor, metrics = train(config, output)
+    return predictor, metrics, time.perf_counter() - started
+
+
+def run_atis(config_path: Path, seed: int, output: Path, overrides: list[str] = (), noisy: bool = False) -> dict:
+    """Train on ATIS with one seed; test figures, training wall time, throughput (and noisy-test F1)."""
+    from slotfill.readers import read_atis
+
+    splits = {split: ATIS / split for split in ("train", "dev", "test")}
+    tagger, metrics, wall = train_timed(config_path, splits, seed, output, overrides)
     test = read_atis(ATIS / "test")
     tokens = [s.tokens for s in test]
     result = {
@@ -87,6 +107,24 @@ def run_atis(config_path: Path, seed: int, output: Path, overrides: list[str] = 
     if noisy:
         result["noisy_f1"] = tagger.evaluate(noisy_copy(test))["f1"]
     return result
+
+
+def run_seeds(args: argparse.Namespace, run: Callable[[int, Path], dict], rows: list[tuple[str, str, float]]) -> list[dict]:
+    """`run(seed, output)` for each seed, one JSON line each, then mean and spread of each row."""
+    logging.basicConfig(format="%(message)s", level=logging.INFO)
+    runs = []
+    for seed in args.seeds:
+        result = run(seed, args.output / f"{args.config.stem}-seed{seed}")
+        runs.append(result)
+        print(f"seed {seed}: " + json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in result.items()}), flush=True)
+    print(f"\n{args.config.name}, seeds {args.seeds}")
+    for name, key, scale in rows:
+        values = [r[key] * scale for r in runs if r.get(key) is not None]
+        if values:
+            print(f"  {name:<30} {mean_spread(values)}")
+    if args.json:
+        args.json.write_text(json.dumps(runs, indent=2))
+    return runs
 
 
 def mean_spread(values: list[float]) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import random
 import shutil
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from slotfill.errors import SlotfillError
 from slotfill.predict import SentimentClassifier, SlotTagger
 from slotfill.readers import read_tagged
 from slotfill.tags import split_tag
-from slotfill.training import train
+from slotfill.training import length_batches, train
 
 MODEL_FILES = {"config.json", "vocab.json", "weights.pt", "metrics.json"}
 TEXTS = [
@@ -447,3 +448,20 @@ def test_classifier_needs_two_classes(small_data, tmp_path):
     settings = classifier_overrides(one_class, one_class, 1)
     with pytest.raises(SlotfillError, match="two or more"):
         train(load_config(None, settings), tmp_path / "model")
+
+
+def test_length_batches_cover_everything_once_with_similar_lengths():
+    rng = random.Random(0)
+    lengths = [rng.randint(1, 40) for _ in range(1000)]
+    batches = length_batches(lengths, 16, random.Random(1), pool=10)
+    assert sorted(i for b in batches for i in b) == list(range(1000))
+    assert all(len(b) <= 16 for b in batches) and sum(len(b) == 16 for b in batches) >= 60
+    spread = sum(max(lengths[i] for i in b) - min(lengths[i] for i in b) for b in batches) / len(batches)
+    shuffled = list(range(1000))
+    random.Random(2).shuffle(shuffled)
+    random_spread = sum(
+        max(lengths[i] for i in shuffled[k:k + 16]) - min(lengths[i] for i in shuffled[k:k + 16])
+        for k in range(0, 1000, 16)
+    ) / 63
+    assert spread < random_spread / 4  # buckets keep lengths close; random batches span most of 1-40
+    assert length_batches(lengths, 16, random.Random(1), pool=10) == batches  # same seed, same batches
