@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import torch
+from tqdm import tqdm
 
 from .config import Config, TrainConfig
 from .errors import SlotfillError
@@ -66,16 +67,11 @@ def fit(predictor: Predictor, train: list, dev: list, config: TrainConfig, metri
     lengths = [len(example.tokens) for example in train]
     history: dict = {"metric": metric, "epochs": [], "best_epoch": None, "best": None}
     best_state, waited = None, 0
-    try:
-        from tqdm import tqdm
-    except ImportError:  # the bar is a nicety
-        tqdm = None
     for epoch in range(1, config.epochs + 1):
         started = time.perf_counter()
         model.train()
         chunks = length_batches(lengths, config.batch_size, shuffler)
-        if tqdm is not None:
-            chunks = tqdm(chunks, desc=f"epoch {epoch}", leave=False, disable=None, file=sys.stderr)
+        chunks = tqdm(chunks, desc=f"epoch {epoch}", leave=False, disable=None, file=sys.stderr)
         total = 0.0
         for chunk in chunks:
             batch = predictor.batch([train[i] for i in chunk]).to(predictor.device)
