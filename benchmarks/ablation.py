@@ -15,7 +15,7 @@ from pathlib import Path
 
 from common import ROOT, run_atis
 
-CONFIGS = ["atis-learned", "atis-onehot", "atis-hashed", "atis-word2vec", "atis-chars", "atis-joint"]
+CONFIGS = ["atis-learned", "atis-onehot", "atis-hashed", "atis-word2vec", "atis-joint"]
 
 
 def main() -> None:

@@ -107,6 +107,7 @@ class TrainConfig:
     lr: float = 0.001
     weight_decay: float = 0.0
     clip: float = 5.0
+    ema: float = 0.0  # decay of an exponential moving average of the weights, used for dev and saving; 0: off
     patience: int = 6
     lr_decay: float = 0.5
     lr_patience: int = 2

@@ -57,6 +57,44 @@ def length_batches(lengths: list[int], batch_size: int, rng: random.Random, pool
     return batches
 
 
+class WeightAverage:
+    """An exponential moving average of a model's floating-point weights (Polyak averaging)."""
+
+    def __init__(self, model: torch.nn.Module, decay: float):
+        self.decay = decay
+        self.average = {k: v.detach().clone() for k, v in model.state_dict().items() if v.is_floating_point()}
+
+    @torch.no_grad()
+    def update(self, model: torch.nn.Module) -> None:
+        state = model.state_dict()
+        for name, average in self.average.items():
+            average.lerp_(state[name], 1 - self.decay)
+
+    def swapped_in(self, model: torch.nn.Module) -> dict:
+        """Load the averages into `model`; returns the live weights to restore afterwards."""
+        live = copy.deepcopy(model.state_dict())
+        model.load_state_dict(self.average, strict=False)
+        return live
+
+
+def _train_epoch(predictor: Predictor, batches, optimizer, clip: float, average: WeightAverage | None) -> float:
+    """One pass over `batches` (lists of examples); returns the mean loss per example."""
+    model = predictor.model
+    model.train()
+    total = count = 0
+    for examples in batches:
+        loss = model.loss(predictor.batch(examples).to(predictor.device))
+        optimizer.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
+        optimizer.step()
+        if average is not None:
+            average.update(model)
+        total += loss.item() * len(examples)
+        count += len(examples)
+    return total / count
+
+
 def fit(predictor: Predictor, train: list, dev: list, config: TrainConfig, metric: str, output: Path) -> dict:
     """Adam with gradient clipping, LR decay on plateau and early stopping on the dev `metric`;
     every new best is saved to `output` at once, so an interruption keeps it. Returns the history."""
@@ -67,27 +105,20 @@ def fit(predictor: Predictor, train: list, dev: list, config: TrainConfig, metri
     lengths = [len(example.tokens) for example in train]
     history: dict = {"metric": metric, "epochs": [], "best_epoch": None, "best": None}
     best_state, waited = None, 0
+    average = WeightAverage(model, config.ema) if config.ema > 0 else None
     for epoch in range(1, config.epochs + 1):
         started = time.perf_counter()
-        model.train()
-        chunks = length_batches(lengths, config.batch_size, shuffler)
-        chunks = tqdm(chunks, desc=f"epoch {epoch}", leave=False, disable=None, file=sys.stderr)
-        total = 0.0
-        for chunk in chunks:
-            batch = predictor.batch([train[i] for i in chunk]).to(predictor.device)
-            loss = model.loss(batch)
-            optimizer.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip)
-            optimizer.step()
-            total += loss.item() * len(chunk)
+        batches = tqdm(length_batches(lengths, config.batch_size, shuffler), desc=f"epoch {epoch}",
+                       leave=False, disable=None, file=sys.stderr)
+        loss = _train_epoch(predictor, [[train[i] for i in b] for b in batches], optimizer, config.clip, average)
+        live = average.swapped_in(model) if average is not None else None
         scores = predictor.evaluate(dev)
         if metric not in scores:
             raise SlotfillError(f"train.metric = {metric!r} is not measured for this model (measured: {', '.join(k for k in scores if isinstance(scores[k], float))})")
         improved = history["best"] is None or scores[metric] > history["best"]
         entry = {
             "epoch": epoch,
-            "loss": total / len(train),
+            "loss": loss,
             "dev": {k: v for k, v in scores.items() if isinstance(v, float)},
             "lr": optimizer.param_groups[0]["lr"],
             "seconds": round(time.perf_counter() - started, 2),
@@ -103,6 +134,8 @@ def fit(predictor: Predictor, train: list, dev: list, config: TrainConfig, metri
             predictor.save(output, {"history": history})
         else:
             waited += 1
+        if live is not None:
+            model.load_state_dict(live)
         scheduler.step(scores[metric])
         if waited >= config.patience:
             log.info(f"no better dev {metric} for {waited} epochs: stopping")

@@ -19,7 +19,7 @@ from slotfill.errors import SlotfillError
 from slotfill.predict import SentimentClassifier, SlotTagger
 from slotfill.readers import read_tagged
 from slotfill.tags import split_tag
-from slotfill.training import length_batches, train
+from slotfill.training import WeightAverage, length_batches, train
 
 MODEL_FILES = {"config.json", "vocab.json", "weights.pt", "metrics.json"}
 TEXTS = [
@@ -465,3 +465,28 @@ def test_length_batches_cover_everything_once_with_similar_lengths():
     ) / 63
     assert spread < random_spread / 4  # buckets keep lengths close; random batches span most of 1-40
     assert length_batches(lengths, 16, random.Random(1), pool=10) == batches  # same seed, same batches
+
+
+def test_weight_average_is_an_exponential_moving_average():
+    model = torch.nn.Linear(2, 1)
+    with torch.no_grad():
+        model.weight.fill_(1.0)
+    average = WeightAverage(model, decay=0.5)
+    with torch.no_grad():
+        model.weight.fill_(3.0)
+    average.update(model)  # 0.5 * 1 + 0.5 * 3
+    with torch.no_grad():
+        model.weight.fill_(5.0)
+    average.update(model)  # 0.5 * 2 + 0.5 * 5
+    live = average.swapped_in(model)
+    assert torch.allclose(model.weight, torch.full((1, 2), 3.5))
+    assert torch.allclose(live["weight"], torch.full((1, 2), 5.0))
+
+
+def test_training_with_weight_average_saves_the_average(tmp_path, tagged_files):
+    config = load_config(FLIGHTS_CONFIG, tagger_overrides(*tagged_files, epochs=2, extra=("train.ema=0.9",)))
+    tagger, metrics = train(config, tmp_path / "ema")
+    loaded = SlotTagger.load(tmp_path / "ema")
+    for name, value in tagger.model.state_dict().items():
+        assert torch.equal(value, loaded.model.state_dict()[name])
+    assert loaded.tag("flights from boston to denver")["tokens"] == ["flights", "from", "boston", "to", "denver"]
