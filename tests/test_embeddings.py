@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import numpy as np
 import pytest
 import torch
@@ -342,3 +343,21 @@ def test_word2vec_representation_frozen_through_training_setup(tmp_path, vectors
     table = tagger.model.encoder.representation.parts["word2vec"].table
     assert not table.weight.requires_grad
     assert np.allclose(table.weight[tagger.featurizer.words.id("boston")].detach().numpy(), vectors["boston"])
+
+
+def test_word2vec_training_is_reproducible_across_processes(tmp_path):
+    """gensim seeds vectors with a hash function; Python's own is salted per process."""
+    import subprocess
+    import sys
+
+    script = (
+        "from slotfill.config import Word2VecConfig; from slotfill.w2v import train_vectors; "
+        "wv = train_vectors([['fly', 'to', 'boston'], ['fly', 'to', 'denver']] * 5, Word2VecConfig(dim=8, epochs=2), seed=3); "
+        "print(wv['boston'].tolist())"
+    )
+    outputs = {
+        subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
+                       env={**os.environ, "PYTHONHASHSEED": salt}).stdout
+        for salt in ("1", "2")
+    }
+    assert len(outputs) == 1
