@@ -9,7 +9,6 @@ import torch
 
 from .config import Word2VecConfig
 from .errors import SlotfillError
-from .features import murmurhash3_32
 from .readers import read_lines
 from .text import normalize, tokenize
 from .vocab import Vocab
@@ -36,8 +35,7 @@ def train_vectors(sentences: list[list[str]], config: Word2VecConfig, seed: int 
         epochs=config.epochs,
         sg=1 if config.algorithm == "skipgram" else 0,
         seed=seed,
-        workers=1,  # one worker and a stable hash (not the per-process salted `hash`) make it reproducible
-        hashfxn=murmurhash3_32,
+        workers=1,  # one worker keeps training reproducible for a seed (gensim seeds numpy's generator)
     )
     return model.wv
 

@@ -346,7 +346,7 @@ def test_word2vec_representation_frozen_through_training_setup(tmp_path, vectors
 
 
 def test_word2vec_training_is_reproducible_across_processes(tmp_path):
-    """gensim seeds vectors with a hash function; Python's own is salted per process."""
+    """Same seed, same vectors, whatever Python's per-process hash salt."""
     import subprocess
     import sys
 
