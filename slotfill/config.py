@@ -219,15 +219,19 @@ def load_config(path: str | Path | None = None, overrides: list[str] = ()) -> Co
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
             raise SlotfillError(f"not a valid TOML file ({err})", path) from None
         _resolve_paths(raw, path.resolve().parent)
+    keys = []
     for item in overrides:
         key, value = parse_override(item)
+        keys.append(key)
         _put(raw, key, value)
         if key in PATHS and isinstance(value, str) and value:
             _put(raw, key, str(Path(value).expanduser().resolve()))
     try:
         return config_from_dict(raw)
     except SlotfillError as err:
-        raise SlotfillError(str(err), path) if path is not None else err from None
+        message = str(err)
+        from_command_line = any(message.startswith(k) or repr(k) in message for k in keys)
+        raise SlotfillError(message, "--set" if from_command_line else path) if path or from_command_line else err from None
 
 
 def config_to_dict(config: Config) -> dict:
