@@ -230,8 +230,9 @@ def load_config(path: str | Path | None = None, overrides: list[str] = ()) -> Co
         return config_from_dict(raw)
     except SlotfillError as err:
         message = str(err)
-        from_command_line = any(message.startswith(k) or repr(k) in message for k in keys)
-        raise SlotfillError(message, "--set" if from_command_line else path) if path or from_command_line else err from None
+        if any(message.startswith(k) or repr(k) in message for k in keys):
+            raise SlotfillError(message, "--set") from None
+        raise SlotfillError(message, path) from None
 
 
 def config_to_dict(config: Config) -> dict:

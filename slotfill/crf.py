@@ -83,7 +83,8 @@ class CRF(nn.Module):
         """Best tag sequence per sentence (B x T; padding positions hold the last real tag).
         Exact Viterbi; with BIO constraints each step avoids the dense n x n maximum (`_bio_step`)."""
         if not constrained:
-            return self._viterbi(emissions, mask, self.start, self.transitions, self._dense_step)
+            dense = lambda score: (score.unsqueeze(2) + self.transitions).max(dim=1)  # noqa: E731  B x n x n
+            return self._viterbi(emissions, mask, self.start, self.end, dense)
         order = self.order
         transitions = (self.transitions + self.transition_penalty)[order][:, order]
         start = (self.start + self.start_penalty)[order]
@@ -91,15 +92,16 @@ class CRF(nn.Module):
         inside = torch.arange(o, len(order), device=emissions.device)
         into_open = transitions[:, :o]
         plan = (into_open, into_open.max(dim=0).values, transitions[self.inside_from, inside], transitions[inside, inside], inside)
-        path = self._viterbi(emissions[:, :, order], mask, start, transitions, lambda score: self._bio_step(score, *plan), order)
+        path = self._viterbi(emissions[:, :, order], mask, start, self.end[order], lambda score: self._bio_step(score, *plan))
         return order[path]
 
-    def _viterbi(self, emissions, mask, start, transitions, step, order=None) -> torch.Tensor:
-        end = self.end if order is None else self.end[order]
+    @staticmethod
+    def _viterbi(emissions, mask, start, end, step) -> torch.Tensor:
+        """Viterbi with `step(score) -> (best, previous)` giving each step's maximum over `from` tags."""
         score = start + emissions[:, 0]
         history = []
         for t in range(1, emissions.size(1)):
-            best, previous = step(score) if order is not None else step(score, transitions)
+            best, previous = step(score)
             score = torch.where(mask[:, t].unsqueeze(1), best + emissions[:, t], score)
             history.append(previous)
         current = (score + end).argmax(dim=1)  # B
@@ -112,13 +114,8 @@ class CRF(nn.Module):
                 current = torch.where(inside, history[t - 1].gather(1, current.unsqueeze(1)).squeeze(1), current)
         return path
 
-    @staticmethod
-    def _dense_step(score: torch.Tensor, transitions: torch.Tensor):
-        """max over every `from` tag for every `to` tag: B x n x n work."""
-        return (score.unsqueeze(2) + transitions).max(dim=1)
-
     def _bio_step(self, score, into_open, open_bound, from_b_cost, stay_cost, inside):
-        """`_dense_step` under BIO constraints, in the open-first order, in about B x n x (k + 2) work.
+        """The maximum over `from` tags under BIO constraints, in the open-first order, in about B x n x (k + 2) work.
         I-x columns compare their two allowed predecessors. Open columns take the best of the top-k
         previous scores, which is provably the maximum where it is at least the (k+1)-th score plus
         the column's largest transition; the (row, column) pairs where that check fails are computed

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import SlotfillError
-from .tags import Span, bio_from_spans, detect_scheme, split_tag, to_bio
+from .tags import Span, bio_from_spans, split_tag, to_bio
 from .text import tokenize
 
 TAGGED_FORMATS = ("auto", "atis", "conll", "jsonl")
@@ -53,8 +53,7 @@ def read_lines(path: str | Path) -> list[str]:
 
 def _bio(tags: list[str], path: Path, line: int) -> list[str]:
     try:
-        detect_scheme(tags)
-        return to_bio(tags)
+        return to_bio(tags)  # raises for a tag of neither scheme
     except ValueError as err:
         raise SlotfillError(str(err), path, line) from None
 

@@ -24,12 +24,6 @@ def split_tag(tag: str) -> tuple[str, str]:
     return prefix, label
 
 
-def detect_scheme(tags: list[str]) -> str:
-    """"IOBES" if any E- or S- tag occurs, else "BIO"; raises ValueError on a tag of no scheme."""
-    prefixes = {split_tag(t)[0] for t in tags}
-    return "IOBES" if prefixes & {"E", "S"} else "BIO"
-
-
 def to_bio(tags: list[str]) -> list[str]:
     """IOBES (or BIO) tags as BIO: S- becomes B-, E- becomes I-."""
     out = []

@@ -2,7 +2,7 @@
 
 import pytest
 
-from slotfill.tags import Span, bio_from_spans, detect_scheme, spans, split_tag, to_bio
+from slotfill.tags import Span, bio_from_spans, spans, split_tag, to_bio
 
 
 def test_split_tag():
@@ -23,17 +23,9 @@ def test_bad_tags_raise(tag):
 
 @pytest.mark.parametrize("tags", [["O", "X-foo"], ["B-", "O"], ["foo"]])
 def test_bad_tags_raise_everywhere(tags):
-    for func in (detect_scheme, to_bio, spans):
+    for func in (to_bio, spans):
         with pytest.raises(ValueError):
             func(tags)
-
-
-def test_detect_scheme():
-    assert detect_scheme(["O", "B-x", "I-x"]) == "BIO"
-    assert detect_scheme(["O", "O"]) == "BIO"
-    assert detect_scheme([]) == "BIO"
-    assert detect_scheme(["S-x", "O"]) == "IOBES"
-    assert detect_scheme(["B-x", "E-x"]) == "IOBES"
 
 
 def test_to_bio():
