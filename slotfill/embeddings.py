@@ -59,12 +59,12 @@ class CharCNN(nn.Module):
     def __init__(self, alphabet_size: int, dim: int, filters: int, width: int):
         super().__init__()
         self.table = nn.Embedding(alphabet_size, dim, padding_idx=0)
-        self.conv = nn.Conv1d(dim, filters, width, padding="same")
+        self.conv = nn.Conv1d(dim, filters, width, padding=width // 2)  # an even width gives one extra column
         self.dim = filters
 
     def forward(self, batch: Batch, words: torch.Tensor) -> torch.Tensor:
         chars = batch.chars  # one row per distinct word of the batch
-        features = self.conv(self.table(chars).transpose(1, 2))  # U x filters x L
+        features = self.conv(self.table(chars).transpose(1, 2))[..., : chars.size(1)]  # U x filters x L
         features = features.masked_fill((chars == 0).unsqueeze(1), -1e4).amax(dim=2)
         features = features.masked_fill((chars == 0).all(dim=1, keepdim=True), 0.0)
         return features[batch.char_index]
