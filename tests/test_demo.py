@@ -22,13 +22,13 @@ UNSEEN = {
 @pytest.fixture(scope="module")
 def demo_dir(tmp_path_factory):
     """Run the default training in a fresh working directory, as a new user would."""
-    cwd = tmp_path_factory.mktemp("demo")
-    runner = CliRunner()
-    with runner.isolated_filesystem(temp_dir=cwd) as where:
-        result = runner.invoke(main, ["train"])
-        assert result.exit_code == 0, result.output
-        assert "model saved to models/flights" in result.output
-        yield where
+    where = tmp_path_factory.mktemp("demo")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(where)
+        result = CliRunner().invoke(main, ["train"])
+    assert result.exit_code == 0, result.output
+    assert "model saved to models/flights" in result.output
+    return where
 
 
 def test_default_demo_tags_departure_and_destination_by_context(demo_dir, monkeypatch):
