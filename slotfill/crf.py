@@ -83,7 +83,9 @@ class CRF(nn.Module):
         """Best tag sequence per sentence (B x T; padding positions hold the last real tag).
         Exact Viterbi; with BIO constraints each step avoids the dense n x n maximum (`_bio_step`)."""
         if not constrained:
-            dense = lambda score: (score.unsqueeze(2) + self.transitions).max(dim=1)  # noqa: E731  B x n x n
+            def dense(score):  # every `from` tag for every `to` tag: B x n x n
+                return (score.unsqueeze(2) + self.transitions).max(dim=1)
+
             return self._viterbi(emissions, mask, self.start, self.end, dense)
         order = self.order
         transitions = (self.transitions + self.transition_penalty)[order][:, order]

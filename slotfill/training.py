@@ -110,7 +110,7 @@ def fit(predictor: Predictor, train: list, dev: list, config: TrainConfig, metri
         started = time.perf_counter()
         batches = tqdm(length_batches(lengths, config.batch_size, shuffler), desc=f"epoch {epoch}",
                        leave=False, disable=None, file=sys.stderr)
-        loss = _train_epoch(predictor, [[train[i] for i in b] for b in batches], optimizer, config.clip, average)
+        loss = _train_epoch(predictor, ([train[i] for i in b] for b in batches), optimizer, config.clip, average)
         live = average.swapped_in(model) if average is not None else None
         scores = predictor.evaluate(dev)
         if metric not in scores:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -347,9 +350,6 @@ def test_word2vec_representation_frozen_through_training_setup(tmp_path, vectors
 
 def test_word2vec_training_is_reproducible_across_processes(tmp_path):
     """Same seed, same vectors, whatever Python's per-process hash salt."""
-    import subprocess
-    import sys
-
     script = (
         "from slotfill.config import Word2VecConfig; from slotfill.w2v import train_vectors; "
         "wv = train_vectors([['fly', 'to', 'boston'], ['fly', 'to', 'denver']] * 5, Word2VecConfig(dim=8, epochs=2), seed=3); "

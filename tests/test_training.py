@@ -19,7 +19,7 @@ from slotfill.errors import SlotfillError
 from slotfill.predict import SentimentClassifier, SlotTagger
 from slotfill.readers import read_tagged
 from slotfill.tags import split_tag
-from slotfill.training import WeightAverage, length_batches, train
+from slotfill.training import WeightAverage, length_batches, set_seed, train
 
 MODEL_FILES = {"config.json", "vocab.json", "weights.pt", "metrics.json"}
 TEXTS = [
@@ -484,9 +484,19 @@ def test_weight_average_is_an_exponential_moving_average():
 
 
 def test_training_with_weight_average_saves_the_average(tmp_path, tagged_files):
-    config = load_config(FLIGHTS_CONFIG, tagger_overrides(*tagged_files, epochs=2, extra=("train.ema=0.9",)))
-    tagger, metrics = train(config, tmp_path / "ema")
-    loaded = SlotTagger.load(tmp_path / "ema")
-    for name, value in tagger.model.state_dict().items():
-        assert torch.equal(value, loaded.model.state_dict()[name])
-    assert loaded.tag("flights from boston to denver")["tokens"] == ["flights", "from", "boston", "to", "denver"]
+    """The saved model is the average: with a decay of almost 1 it stays at the initial weights,
+    while the same run without averaging moves away from them."""
+    settings = tagger_overrides(*tagged_files, epochs=2)
+    plain, _ = train(load_config(FLIGHTS_CONFIG, settings), tmp_path / "plain")
+    config = load_config(FLIGHTS_CONFIG, [*settings, "train.ema=0.999999"])
+    averaged, _ = train(config, tmp_path / "ema")
+    set_seed(config.train.seed)  # what train() does before building the model
+    initial = SlotTagger.create(config, read_tagged(config.data.train)).model.state_dict()
+    loaded = SlotTagger.load(tmp_path / "ema").model.state_dict()
+    for name, value in averaged.model.state_dict().items():
+        assert torch.equal(value, loaded[name])
+        if value.is_floating_point():
+            assert torch.allclose(value, initial[name], atol=1e-3), name
+    moved = [name for name, value in plain.model.state_dict().items()
+             if value.is_floating_point() and not torch.allclose(value, initial[name], atol=1e-3)]
+    assert moved  # training did change the live weights
