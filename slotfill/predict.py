@@ -34,6 +34,7 @@ class Predictor:
     """What the two tasks share: featurizer + model + label vocabularies, saving, batched prediction."""
 
     task = ""
+    engine = "torch"
 
     def __init__(self, config: Config, featurizer: Featurizer, model: torch.nn.Module):
         self.config, self.featurizer, self.model = config, featurizer, model
@@ -253,6 +254,14 @@ class SentimentClassifier(Predictor):
 PREDICTORS: dict[str, type[Predictor]] = {"tagger": SlotTagger, "classifier": SentimentClassifier}
 
 
-def load(directory: str | Path) -> Predictor:
-    """Load any model directory: a SlotTagger or a SentimentClassifier, as its config says."""
+ENGINES = ("auto", "onnx", "torch")
+
+
+def load(directory: str | Path, engine: str = "auto") -> Predictor:
+    """Load any model directory: a SlotTagger or a SentimentClassifier, as its config says.
+    `engine`: "onnx" (model.onnx, no PyTorch), "torch", or "auto" (ONNX when usable)."""
+    if engine not in ENGINES:
+        raise SlotfillError(f"unknown engine {engine!r} (known: {', '.join(ENGINES)})")
+    if engine == "onnx":
+        raise SlotfillError("the ONNX engine is not available yet", directory)
     return Predictor.load(directory)
