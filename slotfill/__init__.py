@@ -12,7 +12,7 @@ _LAZY = {
     "SlotTagger": "predict",
     "SentimentClassifier": "predict",
     "load": "predict",
-    "train": "training",
+    "train": "nn.training",
     "load_config": "config",
     "Config": "config",
     "SlotfillError": "errors",
@@ -20,7 +20,7 @@ _LAZY = {
 
 
 def __getattr__(name: str):
-    """Import torch-heavy modules only when their names are used."""
+    """Import modules only when their names are used (slotfill.nn, and so PyTorch, only for `train`)."""
     if name not in _LAZY:
         raise AttributeError(f"module 'slotfill' has no attribute {name!r}")
     import importlib

@@ -1,4 +1,4 @@
-"""The `slotfill` command: train, tag, classify, evaluate, info, embed (heavy imports inside commands)."""
+"""The `slotfill` command: train, tag, classify, evaluate, export, info, embed (heavy imports inside commands)."""
 
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ def _log_to_stderr() -> None:
 def train(config: Path | None, output: Path | None, overrides: tuple[str, ...]) -> None:
     """Train a model; with no CONFIG, the bundled flight-booking demo."""
     from .config import load_config
-    from .training import train as run
+    from .nn.training import train as run
 
     config = config or DEFAULT_CONFIG
     settings = load_config(config, list(overrides))
@@ -69,19 +69,29 @@ def train(config: Path | None, output: Path | None, overrides: tuple[str, ...]) 
 
 
 def _sentences(texts: tuple[str, ...]) -> Iterator[list[str]]:
-    """The TEXT arguments, or stdin's non-blank lines in chunks for batching."""
+    """The TEXT arguments, or stdin's non-blank lines (UTF-8) in chunks for batching."""
     if texts:
         yield list(texts)
         return
     chunk: list[str] = []
-    for line in sys.stdin:
+    for number, raw in enumerate(sys.stdin.buffer, start=1):
+        try:
+            line = raw.decode("utf-8").rstrip("\r\n")
+        except UnicodeDecodeError as err:
+            raise SlotfillError(f"not UTF-8 text (byte 0x{raw[err.start]:02x})", "<stdin>", number) from None
         if line.strip():
-            chunk.append(line.rstrip("\n"))
+            chunk.append(line)
         if len(chunk) == STDIN_CHUNK:
             yield chunk
             chunk = []
     if chunk:
         yield chunk
+
+
+ENGINE = click.option(
+    "--engine", type=click.Choice(["auto", "onnx", "torch"]), default="auto", show_default=True,
+    help="onnx: model.onnx without PyTorch; torch: weights.pt; auto: onnx when the model has a valid model.onnx.",
+)
 
 
 def _emit_json(obj: dict) -> None:
@@ -92,11 +102,12 @@ def _emit_json(obj: dict) -> None:
 @click.argument("texts", nargs=-1)
 @click.option("--model", "-m", type=click.Path(path_type=Path), default=DEFAULT_TAGGER, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per sentence.")
-def tag(texts: tuple[str, ...], model: Path, as_json: bool) -> None:
+@ENGINE
+def tag(texts: tuple[str, ...], model: Path, as_json: bool, engine: str) -> None:
     """Tag the slots in TEXT (or in each line of stdin)."""
     from .predict import SlotTagger
 
-    tagger = SlotTagger.load(model)
+    tagger = SlotTagger.load(model, engine)
     for chunk in _sentences(texts):
         for result in tagger.tag_batch(chunk):
             _emit_json(result) if as_json else click.echo(_format_tagged(result))
@@ -117,11 +128,12 @@ def _format_tagged(result: dict) -> str:
 @click.argument("texts", nargs=-1)
 @click.option("--model", "-m", type=click.Path(path_type=Path), default=DEFAULT_CLASSIFIER, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per sentence.")
-def classify(texts: tuple[str, ...], model: Path, as_json: bool) -> None:
+@ENGINE
+def classify(texts: tuple[str, ...], model: Path, as_json: bool, engine: str) -> None:
     """Classify TEXT (or each line of stdin): the label and its probability."""
     from .predict import SentimentClassifier
 
-    classifier = SentimentClassifier.load(model)
+    classifier = SentimentClassifier.load(model, engine)
     for chunk in _sentences(texts):
         for result in classifier.classify_batch(chunk):
             if as_json:
@@ -135,13 +147,14 @@ def classify(texts: tuple[str, ...], model: Path, as_json: bool) -> None:
 @click.argument("data", type=click.Path(path_type=Path))
 @click.option("--format", "data_format", default=None, help="Data format [the model's data.format].")
 @click.option("--json", "as_json", is_flag=True, help="The figures as JSON fractions.")
-def evaluate(model_dir: Path, data: Path, data_format: str | None, as_json: bool) -> None:
+@ENGINE
+def evaluate(model_dir: Path, data: Path, data_format: str | None, as_json: bool, engine: str) -> None:
     """Evaluate MODEL_DIR on DATA (any supported format)."""
     from .metrics import format_classification_table, format_span_table
     from .predict import load
-    from .training import read_split
+    from .readers import read_split
 
-    predictor = load(model_dir)
+    predictor = load(model_dir, engine)
     if data_format:
         predictor.config.data.format = data_format
     result = predictor.evaluate(read_split(predictor.config, str(data)))
@@ -155,13 +168,25 @@ def evaluate(model_dir: Path, data: Path, data_format: str | None, as_json: bool
 
 @main.command()
 @click.argument("model_dir", type=click.Path(path_type=Path))
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Where to write it [MODEL_DIR/model.onnx].")
+@click.option("--quantize", is_flag=True, help="int8 weights (onnxruntime dynamic quantization): smaller and faster, scores differ slightly.")
+def export(model_dir: Path, output: Path | None, quantize: bool) -> None:
+    """Write MODEL_DIR's network as ONNX (model.onnx), for the ONNX engine or any ONNX runtime."""
+    from .nn.export import export_model
+
+    path = export_model(model_dir, output, quantize)
+    click.echo(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB{', int8' if quantize else ''})")
+
+
+@main.command()
+@click.argument("model_dir", type=click.Path(path_type=Path))
 def info(model_dir: Path) -> None:
     """Show a model's configuration, vocabulary and label sizes and parameters per layer."""
     from .config import config_to_dict
     from .predict import load
     from .storage import load_metrics
 
-    predictor = load(model_dir)
+    predictor = load(model_dir, engine="torch")
     config = config_to_dict(predictor.config)
     click.echo(f"model      {model_dir} ({predictor.task})")
     for section in ("data", "model", "train"):
@@ -203,7 +228,7 @@ def info(model_dir: Path) -> None:
 def embed(corpus, output, dim, window, min_count, epochs, algorithm, seed, vectors, similar, top) -> None:
     """Train word2vec vectors on CORPUS (one sentence per line), or query vectors with --similar."""
     from .config import Word2VecConfig
-    from .w2v import corpus_sentences, load_vectors, save_vectors, train_vectors
+    from .nn.w2v import corpus_sentences, load_vectors, save_vectors, train_vectors
 
     if corpus is None and vectors is None:
         raise SlotfillError("give a CORPUS to train on (with --output), or --vectors FILE with --similar WORD")

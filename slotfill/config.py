@@ -116,6 +116,7 @@ class TrainConfig:
     seed: int = 1
     device: str = "auto"
     threads: int = 0  # 0: one per core, at most 4
+    onnx: bool = True  # write model.onnx (the ONNX engine's network) at the end of training
 
 
 @dataclass

@@ -1,16 +1,17 @@
-"""Token lists to tensors: word ids, hashed letter trigrams and character ids, padded into a Batch."""
+"""Token lists to arrays: word ids, hashed letter trigrams and character ids, padded (numpy, no PyTorch)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from functools import lru_cache
 
-import torch
+import numpy as np
 
 from .text import normalize
 from .vocab import Vocab
 
-MAX_WORD_CHARS = 24
+MAX_WORD_CHARS = 24  # characters the character CNN reads of a word
+MAX_TRIGRAMS = 32  # trigrams summed for a word: all of those of a word of up to 32 characters
 
 
 def murmurhash3_32(key: str, seed: int = 0) -> int:
@@ -54,33 +55,23 @@ def trigram_buckets(word: str, buckets: int) -> tuple[int, ...]:
 
 
 @dataclass
-class Batch:
-    """Padded tensors for B sentences of at most T tokens; optional parts are None when unused."""
+class Features:
+    """Padded arrays for B sentences of at most T tokens: what both engines read. Words that the
+    character and trigram representations read are listed once per batch (U distinct words)."""
 
-    words: torch.Tensor  # B x T word ids, 0 = <pad>
-    lengths: torch.Tensor  # B, on the CPU (pack_padded_sequence wants it there)
-    trigrams: torch.Tensor | None = None  # flat bucket ids of all B*T tokens
-    trigram_offsets: torch.Tensor | None = None  # B*T offsets into `trigrams`
-    chars: torch.Tensor | None = None  # U x L character ids of the batch's U distinct words (row 0: padding)
-    char_index: torch.Tensor | None = None  # B x T row of `chars` for each token
-    tags: torch.Tensor | None = None  # B x T tag ids, 0 under padding
-    intents: torch.Tensor | None = None  # B
-    labels: torch.Tensor | None = None  # B
+    words: np.ndarray  # B x T word ids, 0 = <pad>
+    lengths: np.ndarray  # B
+    rows: np.ndarray | None = None  # B x T: each token's row in `chars` and `trigrams` (row 0: padding)
+    chars: np.ndarray | None = None  # U x L character ids, 0-padded
+    trigrams: np.ndarray | None = None  # U x G trigram buckets, -1-padded
 
-    @property
-    def mask(self) -> torch.Tensor:
-        return self.words != 0
-
-    def to(self, device: torch.device) -> Batch:
-        moved = {f.name: getattr(self, f.name) for f in fields(self)}
-        for name, value in moved.items():
-            if value is not None and name != "lengths":
-                moved[name] = value.to(device)
-        return Batch(**moved)
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The arrays in use, by name: the inputs of the exported network."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
 
 
 class Featurizer:
-    """Turns token lists into a Batch with whatever the model's word representations read."""
+    """Turns token lists into Features with whatever the model's word representations read."""
 
     def __init__(
         self,
@@ -96,41 +87,38 @@ class Featurizer:
     def form(self, token: str) -> str:
         return normalize(token, self.lowercase, self.normalize_digits)
 
-    def batch(self, sentences: list[list[str]]) -> Batch:
+    def batch(self, sentences: list[list[str]]) -> Features:
         forms = [[self.form(t) for t in s] for s in sentences]
-        longest = max(len(s) for s in forms)
-        words = torch.zeros(len(forms), longest, dtype=torch.long)
+        lengths = np.array([len(s) for s in forms], dtype=np.int64)
+        words = np.zeros((len(forms), lengths.max()), dtype=np.int64)
         for i, s in enumerate(forms):
-            words[i, : len(s)] = torch.tensor(self.words.ids(s), dtype=torch.long)
-        batch = Batch(words=words, lengths=torch.tensor([len(s) for s in forms]))
-        if self.buckets:
-            batch.trigrams, batch.trigram_offsets = self._trigrams(forms, longest)
-        if self.chars is not None:
-            batch.chars, batch.char_index = self._chars(forms, longest)
-        return batch
+            words[i, : len(s)] = self.words.ids(s)
+        features = Features(words, lengths)
+        if self.chars is not None or self.buckets:
+            distinct: dict[str, int] = {"": 0}
+            features.rows = np.zeros_like(words)
+            for i, s in enumerate(forms):
+                features.rows[i, : len(s)] = [distinct.setdefault(t, len(distinct)) for t in s]
+            if self.chars is not None:
+                features.chars = self._chars(list(distinct))
+            if self.buckets:
+                features.trigrams = self._trigrams(list(distinct))
+        return features
 
-    def _trigrams(self, forms: list[list[str]], longest: int) -> tuple[torch.Tensor, torch.Tensor]:
-        ids: list[int] = []
-        offsets: list[int] = []
-        for s in forms:
-            for k in range(longest):
-                offsets.append(len(ids))
-                if k < len(s):
-                    ids.extend(trigram_buckets(s[k], self.buckets))
-        return torch.tensor(ids, dtype=torch.long), torch.tensor(offsets, dtype=torch.long)
-
-    def _chars(self, forms: list[list[str]], longest: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """Character ids of each distinct word once, and each token's row: words repeat a lot."""
-        rows: dict[str, int] = {"": 0}
-        index = torch.zeros(len(forms), longest, dtype=torch.long)
-        for i, s in enumerate(forms):
-            index[i, : len(s)] = torch.tensor([rows.setdefault(t, len(rows)) for t in s], dtype=torch.long)
-        width = min(MAX_WORD_CHARS, max(len(w) for w in rows))
-        chars = [[0] * width]
-        for word in list(rows)[1:]:
+    def _chars(self, words: list[str]) -> np.ndarray:
+        width = min(MAX_WORD_CHARS, max(len(w) for w in words))
+        chars = np.zeros((len(words), width), dtype=np.int64)
+        for row, word in enumerate(words[1:], start=1):
             ids = self.chars.ids(word[:width])
-            chars.append(ids + [0] * (width - len(ids)))
-        return torch.tensor(chars, dtype=torch.long), index
+            chars[row, : len(ids)] = ids
+        return chars
+
+    def _trigrams(self, words: list[str]) -> np.ndarray:
+        found = [trigram_buckets(w, self.buckets)[:MAX_TRIGRAMS] for w in words]
+        trigrams = np.full((len(words), max(1, max(map(len, found)))), -1, dtype=np.int64)
+        for row, ids in enumerate(found):
+            trigrams[row, : len(ids)] = ids
+        return trigrams
 
     def to_json(self) -> dict:
         return {

@@ -49,19 +49,25 @@ def joint_metrics(gold_tags, pred_tags, gold_intents: list[str], pred_intents: l
 
 
 def classification_metrics(gold: list[str], predicted: list[str], labels: list[str]) -> dict:
-    """Accuracy, macro-F1, per-class P/R/F1 and the confusion matrix (rows gold, columns predicted)."""
-    from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
-
-    p, r, f, support = precision_recall_fscore_support(gold, predicted, labels=labels, zero_division=0)
+    """Accuracy, macro-F1, per-class P/R/F1 and the confusion matrix (rows gold, columns predicted),
+    as scikit-learn computes them with `zero_division=0`; every gold and predicted label is in `labels`."""
+    index = {label: i for i, label in enumerate(labels)}
+    confusion = [[0] * len(labels) for _ in labels]
+    for g, p in zip(gold, predicted, strict=True):
+        confusion[index[g]][index[p]] += 1
+    per_class = {}
+    for i, label in enumerate(labels):
+        right, support, guessed = confusion[i][i], sum(confusion[i]), sum(row[i] for row in confusion)
+        precision = right / guessed if guessed else 0.0
+        recall = right / support if support else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        per_class[label] = {"precision": precision, "recall": recall, "f1": f1, "support": support}
     return {
-        "accuracy": float(accuracy_score(gold, predicted)),
-        "macro_f1": float(f1_score(gold, predicted, labels=labels, average="macro", zero_division=0)),
-        "per_class": {
-            label: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]), "support": int(support[i])}
-            for i, label in enumerate(labels)
-        },
+        "accuracy": sum(g == p for g, p in zip(gold, predicted)) / len(gold) if gold else 0.0,
+        "macro_f1": sum(m["f1"] for m in per_class.values()) / len(labels) if labels else 0.0,
+        "per_class": per_class,
         "labels": labels,
-        "confusion": confusion_matrix(gold, predicted, labels=labels).tolist(),
+        "confusion": confusion,
     }
 
 

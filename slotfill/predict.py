@@ -1,19 +1,22 @@
-"""The library API: SlotTagger and SentimentClassifier, created, trained, saved, loaded and applied."""
+"""The library API: SlotTagger and SentimentClassifier loaded from a model directory and applied to text.
+One pipeline for both engines: text -> tokens -> Features -> engine (ONNX or PyTorch) -> decoding -> results.
+This module does not import PyTorch; the torch engine is imported only when it is chosen."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 
-import torch
+import numpy as np
 
 from . import storage
-from .config import Config, config_from_dict, config_to_dict
+from .config import Config, config_from_dict
+from .decode import BioDecoder
 from .errors import SlotfillError
-from .features import Batch, Featurizer, build_featurizer
+from .features import Featurizer, Features
 from .metrics import classification_metrics, joint_metrics, span_metrics
-from .models import Classifier, Tagger, build_encoder
 from .readers import LabelledText, TaggedSentence
 from .tags import spans
 from .text import Token, tokenize
@@ -21,9 +24,20 @@ from .vocab import Vocab
 
 log = logging.getLogger("slotfill")
 BATCH_SIZE = 512
+ENGINES = ("auto", "onnx", "torch")
+
+
+class Engine(Protocol):
+    """Runs the network: Features in, named score arrays out (see `Tagger.outputs` / `Classifier.outputs`)."""
+
+    name: str
+
+    def run(self, features: Features) -> dict[str, np.ndarray]: ...
 
 
 def _tokens(text: str, where: str = "text") -> list[Token]:
+    if not isinstance(text, str):
+        raise SlotfillError(f"{where}: expected a string, not {type(text).__name__}")
     tokens = tokenize(text, lowercase=False)
     if not tokens:
         raise SlotfillError(f"{where}: empty sentence")
@@ -31,68 +45,75 @@ def _tokens(text: str, where: str = "text") -> list[Token]:
 
 
 class Predictor:
-    """What the two tasks share: featurizer + model + label vocabularies, saving, batched prediction."""
+    """What the two tasks share: config, featurizer, label vocabularies, an engine, batched prediction."""
 
     task = ""
-    engine = "torch"
 
-    def __init__(self, config: Config, featurizer: Featurizer, model: torch.nn.Module):
-        self.config, self.featurizer, self.model = config, featurizer, model
-        self.model.eval()
+    def __init__(self, config: Config, featurizer: Featurizer, backend: Engine):
+        self.config, self.featurizer, self.backend = config, featurizer, backend
 
     @property
-    def device(self) -> torch.device:
-        return next(self.model.parameters()).device
+    def engine(self) -> str:
+        """The engine in use: "onnx" or "torch"."""
+        return self.backend.name
+
+    @property
+    def model(self):
+        """The PyTorch network (torch engine only)."""
+        return self.backend.model
 
     def labels_json(self) -> dict:
         raise NotImplementedError
 
-    def save(self, directory: str | Path, metrics: dict | None = None) -> None:
-        vocab = {"featurizer": self.featurizer.to_json(), **self.labels_json()}
-        state = {k: v.detach().cpu() for k, v in self.model.state_dict().items()}
-        storage.save_model(directory, config_to_dict(self.config), vocab, state, metrics)
+    @classmethod
+    def from_parts(cls, config: Config, featurizer: Featurizer, vocab: dict, backend: Engine) -> Predictor:
+        raise NotImplementedError
 
     @classmethod
-    def load(cls, directory: str | Path) -> Predictor:
-        """Load a model directory written by `save` (or `slotfill train`)."""
-        raw_config, vocab, state = storage.load_model(directory)
+    def load(cls, directory: str | Path, engine: str = "auto") -> Predictor:
+        """Load a model directory written by `slotfill train`; see `load`."""
+        if engine not in ENGINES:
+            raise SlotfillError(f"unknown engine {engine!r} (known: {', '.join(ENGINES)})")
+        raw_config, vocab = storage.read_model(directory)
         try:
             config = config_from_dict(raw_config)
             featurizer = Featurizer.from_json(vocab["featurizer"])
         except (SlotfillError, KeyError, TypeError) as err:
             raise SlotfillError(f"corrupt model directory ({err})", directory) from None
-        wanted = PREDICTORS.get(config.task)
+        wanted = PREDICTORS[config.task]
         if cls is not Predictor and wanted is not cls:
             raise SlotfillError(f"this is a {config.task} model; load it with {wanted.__name__}", directory)
         try:
-            predictor = wanted._from_parts(config, featurizer, vocab)
-            predictor.model.load_state_dict(state)
-        except (KeyError, TypeError, RuntimeError) as err:
-            raise SlotfillError(f"the weights do not match the model's config ({str(err).splitlines()[0]})", directory) from None
-        predictor.model.eval()
-        return predictor
+            return wanted.from_parts(config, featurizer, vocab, _engine(Path(directory), engine, config, featurizer, vocab))
+        except (KeyError, TypeError, ValueError) as err:
+            raise SlotfillError(f"corrupt model directory ({err.__class__.__name__}: {err})", directory) from None
 
-    def batch(self, examples: list) -> Batch:
-        """Features and targets of training examples."""
-        raise NotImplementedError
-
-    def _predict(self, token_lists: list[list[str]], run: Callable[[Batch], list]) -> list:
-        """`run` over length-sorted batches, results back in input order; one thread for one sentence."""
+    def _predict(self, token_lists: list[list[str]], decode: Callable[[Features, dict], list]) -> list:
+        """`decode(features, scores)` over length-sorted batches, results back in input order."""
         order = sorted(range(len(token_lists)), key=lambda i: len(token_lists[i]))
         results: list = [None] * len(token_lists)
-        threads = torch.get_num_threads()
-        if len(token_lists) == 1:
-            torch.set_num_threads(1)
-        self.model.eval()
-        try:
-            for k in range(0, len(order), BATCH_SIZE):
-                chunk = order[k:k + BATCH_SIZE]
-                batch = self.featurizer.batch([token_lists[i] for i in chunk]).to(self.device)
-                for i, result in zip(chunk, run(batch)):
-                    results[i] = result
-        finally:
-            torch.set_num_threads(threads)
+        for k in range(0, len(order), BATCH_SIZE):
+            chunk = order[k:k + BATCH_SIZE]
+            features = self.featurizer.batch([token_lists[i] for i in chunk])
+            for i, result in zip(chunk, decode(features, self.backend.run(features))):
+                results[i] = result
         return results
+
+
+def _engine(directory: Path, engine: str, config: Config, featurizer: Featurizer, vocab: dict) -> Engine:
+    """The ONNX engine where asked for or (auto) usable, else the torch engine."""
+    if engine != "torch":
+        from .runtime import OnnxEngine, expected_names
+
+        try:
+            return OnnxEngine(directory, *expected_names(config, featurizer, vocab))
+        except SlotfillError as err:
+            if engine == "onnx":
+                raise
+            log.warning(f"notice: {err}; using the torch engine")
+    from .nn.engine import TorchEngine
+
+    return TorchEngine.load(directory, config, featurizer, vocab)
 
 
 class SlotTagger(Predictor):
@@ -100,73 +121,64 @@ class SlotTagger(Predictor):
 
     task = "tagger"
 
-    def __init__(self, config: Config, featurizer: Featurizer, model: Tagger, tags: Vocab, intents: Vocab | None):
-        super().__init__(config, featurizer, model)
+    def __init__(self, config: Config, featurizer: Featurizer, backend: Engine, tags: Vocab, intents: Vocab | None):
+        super().__init__(config, featurizer, backend)
         self.tags, self.intents = tags, intents
+        self.decoder = BioDecoder(tags.itos)
 
     @classmethod
-    def _from_parts(cls, config: Config, featurizer: Featurizer, vocab: dict) -> SlotTagger:
-        tags = Vocab(vocab["tags"], specials=())
+    def from_parts(cls, config: Config, featurizer: Featurizer, vocab: dict, backend: Engine) -> SlotTagger:
         intents = Vocab(vocab["intents"], specials=()) if vocab.get("intents") else None
-        model = Tagger(build_encoder(config.model, featurizer), tags.itos, config.model, len(intents) if intents else 0)
-        return cls(config, featurizer, model, tags, intents)
-
-    @classmethod
-    def create(cls, config: Config, sentences: list[TaggedSentence]) -> SlotTagger:
-        """An untrained tagger whose vocabularies come from `sentences`."""
-        featurizer = build_featurizer([s.tokens for s in sentences], config.vocab, config.model.embeddings, config.model.hashed.buckets)
-        tags = sorted({t for s in sentences for t in s.tags} - {"O"})
-        vocab = {"tags": ["O", *tags]}
-        if config.model.intent_weight > 0 and all(s.intent for s in sentences):
-            vocab["intents"] = sorted({s.intent for s in sentences})
-        return cls._from_parts(config, featurizer, vocab)
+        return cls(config, featurizer, backend, Vocab(vocab["tags"], specials=()), intents)
 
     def labels_json(self) -> dict:
         return {"tags": self.tags.itos, "intents": self.intents.itos if self.intents else None}
 
-    def batch(self, sentences: list[TaggedSentence]) -> Batch:
-        batch = self.featurizer.batch([s.tokens for s in sentences])
-        batch.tags = torch.zeros_like(batch.words)
-        for i, s in enumerate(sentences):
-            batch.tags[i, : len(s.tags)] = torch.tensor(self.tags.ids(s.tags))
-        if self.intents is not None:
-            batch.intents = torch.tensor(self.intents.ids(s.intent for s in sentences))
-        return batch
+    def _decode(self, features: Features, scores: dict) -> list[tuple[list[str], np.ndarray | None]]:
+        if "transitions" in scores:
+            paths = self.decoder.decode(scores["emissions"], features.lengths, scores["transitions"], scores["start"], scores["end"])
+        else:
+            paths = scores["emissions"].argmax(-1)
+        itos = self.tags.itos
+        tags = [[itos[t] for t in row[:n]] for row, n in zip(paths.tolist(), features.lengths.tolist())]
+        return list(zip(tags, scores["intents"] if "intents" in scores else [None] * len(tags)))
 
-    def predict_tokens(self, token_lists: list[list[str]]) -> list[tuple[list[str], str | None, float | None]]:
-        """(tags, intent, intent probability) for each tokenized sentence."""
+    def predict_tokens(self, token_lists: list[list[str]]) -> list[tuple[list[str], np.ndarray | None]]:
+        """(tags, intent probabilities or None) for each tokenized sentence."""
+        return self._predict(token_lists, self._decode)
 
-        def run(batch: Batch) -> list:
-            tag_ids, intent_probs = self.model.predict(batch)
-            tag_ids = tag_ids.cpu().tolist()
-            out = []
-            for i, n in enumerate(batch.lengths.tolist()):
-                tags = [self.tags.itos[t] for t in tag_ids[i][:n]]
-                if intent_probs is None:
-                    out.append((tags, None, None))
-                else:
-                    score, best = intent_probs[i].max(dim=0)
-                    out.append((tags, self.intents.itos[int(best)], float(score)))
-            return out
-
-        return self._predict(token_lists, run)
-
-    def tag(self, text: str) -> dict:
+    def tag(self, text: str, ranking: int = 0) -> dict:
         """`{"text", "tokens", "tags", "slots": [{"label", "text", "start", "end"}]}` (+ "intent")."""
-        return self.tag_batch([text])[0]
+        return self.tag_batch([text], ranking)[0]
 
-    def tag_batch(self, texts: list[str]) -> list[dict]:
+    def tag_batch(self, texts: list[str], ranking: int = 0) -> list[dict]:
+        """`tag` for each text; `ranking` > 0 adds the best `ranking` intents to each "intent"."""
         tokenized = [_tokens(text, f"sentence {i + 1}") for i, text in enumerate(texts)]
         results = self.predict_tokens([[t.text for t in tokens] for tokens in tokenized])
-        return [_tagged(text, tokens, *result) for text, tokens, result in zip(texts, tokenized, results)]
+        return [self._tagged(text, tokens, tags, probs, ranking) for text, tokens, (tags, probs) in zip(texts, tokenized, results)]
+
+    def _tagged(self, text: str, tokens: list[Token], tags: list[str], probs: np.ndarray | None, ranking: int) -> dict:
+        slots = []
+        for span in spans(tags):
+            start, end = tokens[span.start].start, tokens[span.end - 1].end
+            slots.append({"label": span.label, "text": text[start:end], "start": start, "end": end})
+        result = {"text": text, "tokens": [t.text for t in tokens], "tags": tags, "slots": slots}
+        if probs is not None:
+            best = int(probs.argmax())
+            result["intent"] = {"label": self.intents.itos[best], "score": float(probs[best])}
+            if ranking > 0:
+                top = np.argsort(-probs, kind="stable")[:ranking]
+                result["intent"]["ranking"] = [{"label": self.intents.itos[i], "score": float(probs[i])} for i in top]
+        return result
 
     def evaluate(self, sentences: list[TaggedSentence]) -> dict:
         """conlleval span metrics (with intent and sentence accuracy when the model has an intent head)."""
         predicted = self.predict_tokens([s.tokens for s in sentences])
-        gold_tags, pred_tags = [s.tags for s in sentences], [p[0] for p in predicted]
+        gold_tags, pred_tags = [s.tags for s in sentences], [tags for tags, _ in predicted]
         if self.intents is None or not all(s.intent for s in sentences):
             return span_metrics(gold_tags, pred_tags)
-        return joint_metrics(gold_tags, pred_tags, [s.intent for s in sentences], [p[1] for p in predicted])
+        intents = [self.intents.itos[int(probs.argmax())] for _, probs in predicted]
+        return joint_metrics(gold_tags, pred_tags, [s.intent for s in sentences], intents)
 
     @staticmethod
     def summary(metrics: dict) -> str:
@@ -176,57 +188,27 @@ class SlotTagger(Predictor):
         return line
 
 
-def _tagged(text: str, tokens: list[Token], tags: list[str], intent: str | None, score: float | None) -> dict:
-    slots = []
-    for span in spans(tags):
-        start, end = tokens[span.start].start, tokens[span.end - 1].end
-        slots.append({"label": span.label, "text": text[start:end], "start": start, "end": end})
-    result = {"text": text, "tokens": [t.text for t in tokens], "tags": tags, "slots": slots}
-    if intent is not None:
-        result["intent"] = {"label": intent, "score": score}
-    return result
-
-
 class SentimentClassifier(Predictor):
     """Labels whole sentences (sentiment or any other classes) with probabilities."""
 
     task = "classifier"
 
-    def __init__(self, config: Config, featurizer: Featurizer, model: Classifier, labels: Vocab):
-        super().__init__(config, featurizer, model)
+    def __init__(self, config: Config, featurizer: Featurizer, backend: Engine, labels: Vocab):
+        super().__init__(config, featurizer, backend)
         self.labels = labels
 
     @classmethod
-    def _from_parts(cls, config: Config, featurizer: Featurizer, vocab: dict) -> SentimentClassifier:
-        labels = Vocab(vocab["labels"], specials=())
-        return cls(config, featurizer, Classifier(build_encoder(config.model, featurizer), len(labels), config.model), labels)
-
-    @classmethod
-    def create(cls, config: Config, examples: list[LabelledText]) -> SentimentClassifier:
-        """An untrained classifier whose vocabularies and classes come from `examples`."""
-        featurizer = build_featurizer([e.tokens for e in examples], config.vocab, config.model.embeddings, config.model.hashed.buckets)
-        labels = sorted({e.label for e in examples})
-        if len(labels) < 2:
-            raise SlotfillError(f"the training data has one class ({labels[0]!r}); a classifier needs two or more")
-        classifier = cls._from_parts(config, featurizer, {"labels": labels})
-        if config.train.class_weights:
-            counts = torch.bincount(torch.tensor(classifier.labels.ids(e.label for e in examples)), minlength=len(labels))
-            classifier.model.class_weights.copy_(counts.sum() / (len(labels) * counts.float()))
-        return classifier
+    def from_parts(cls, config: Config, featurizer: Featurizer, vocab: dict, backend: Engine) -> SentimentClassifier:
+        return cls(config, featurizer, backend, Vocab(vocab["labels"], specials=()))
 
     def labels_json(self) -> dict:
         return {"labels": self.labels.itos}
-
-    def batch(self, examples: list[LabelledText]) -> Batch:
-        batch = self.featurizer.batch([e.tokens for e in examples])
-        batch.labels = torch.tensor(self.labels.ids(e.label for e in examples))
-        return batch
 
     def predict_tokens(self, token_lists: list[list[str]]) -> list[dict[str, float]]:
         """Class probabilities for each tokenized sentence."""
         return self._predict(
             token_lists,
-            lambda batch: [dict(zip(self.labels.itos, row)) for row in self.model.predict(batch).cpu().tolist()],
+            lambda features, scores: [dict(zip(self.labels.itos, row)) for row in scores["probabilities"].tolist()],
         )
 
     def classify(self, text: str) -> dict:
@@ -254,14 +236,8 @@ class SentimentClassifier(Predictor):
 PREDICTORS: dict[str, type[Predictor]] = {"tagger": SlotTagger, "classifier": SentimentClassifier}
 
 
-ENGINES = ("auto", "onnx", "torch")
-
-
 def load(directory: str | Path, engine: str = "auto") -> Predictor:
     """Load any model directory: a SlotTagger or a SentimentClassifier, as its config says.
-    `engine`: "onnx" (model.onnx, no PyTorch), "torch", or "auto" (ONNX when usable)."""
-    if engine not in ENGINES:
-        raise SlotfillError(f"unknown engine {engine!r} (known: {', '.join(ENGINES)})")
-    if engine == "onnx":
-        raise SlotfillError("the ONNX engine is not available yet", directory)
-    return Predictor.load(directory)
+    `engine`: "onnx" (model.onnx run by onnxruntime, no PyTorch), "torch" (weights.pt), or "auto":
+    ONNX when the directory has a model.onnx made from its weights and onnxruntime is installed."""
+    return Predictor.load(directory, engine)

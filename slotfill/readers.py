@@ -8,6 +8,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .config import Config
 from .errors import SlotfillError
 from .tags import Span, bio_from_spans, split_tag, to_bio
 from .text import tokenize
@@ -257,3 +258,11 @@ def _read_labelled_jsonl(path: Path) -> list[LabelledText]:
             raise SlotfillError("missing \"label\" (a string or an integer)", path, i)
         examples.append(_labelled(obj["text"], str(obj["label"]), path, i))
     return examples
+
+
+def read_split(config: Config, path: str) -> list:
+    """A split of the configured data: TaggedSentences or LabelledTexts."""
+    data = config.data
+    if config.task == "tagger":
+        return read_tagged(path, data.format)
+    return read_labelled(path, data.format, data.text_column, data.label_column)

@@ -1,7 +1,9 @@
-"""Model directories: config, vocabularies, weights and history, written atomically, loaded safely."""
+"""Model directories: config, vocabularies, weights, network and history, written atomically, read safely.
+File handling only: the weights are bytes here (PyTorch reads and writes them in slotfill.nn)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -10,33 +12,41 @@ from pathlib import Path
 
 from .errors import SlotfillError
 
-FILES = ("config.json", "vocab.json", "weights.pt")
+FILES = ("config.json", "vocab.json")  # weights.pt (torch engine) and model.onnx (ONNX engine) beside them
+WEIGHTS = "weights.pt"
+NETWORK = "model.onnx"
 
 
 def _write_json(path: Path, data: dict) -> None:
     path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
-def write_json_atomic(path: str | Path, data: dict) -> None:
-    """Write a JSON file through a temporary file and a rename."""
+def write_atomic(path: str | Path, data: bytes) -> None:
+    """Write a file through a temporary file beside it and a rename."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    os.close(fd)
-    _write_json(Path(tmp), data)
-    os.replace(tmp, path)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
 
 
-def save_model(directory: str | Path, config: dict, vocab: dict, state: dict, metrics: dict | None = None) -> None:
+def sha256(path: str | Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def save_model(directory: str | Path, config: dict, vocab: dict, weights: bytes, metrics: dict | None = None) -> None:
     """Write the whole model directory under a temporary name, then swap it into place."""
-    import torch
-
     directory = Path(directory)
     directory.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=directory.parent, prefix=f".{directory.name}.tmp-"))
     try:
         _write_json(tmp / "config.json", config)
         _write_json(tmp / "vocab.json", vocab)
-        torch.save(state, tmp / "weights.pt")
+        (tmp / WEIGHTS).write_bytes(weights)
         if metrics is not None:
             _write_json(tmp / "metrics.json", metrics)
         old = None
@@ -62,21 +72,15 @@ def _read_json(path: Path) -> dict:
     return data
 
 
-def load_model(directory: str | Path) -> tuple[dict, dict, dict]:
-    """(config, vocab, weights) of a model directory; never runs code from the files."""
-    import torch
-
+def read_model(directory: str | Path) -> tuple[dict, dict]:
+    """(config, vocab) of a model directory, plain JSON."""
     directory = Path(directory)
     if not directory.is_dir():
         raise SlotfillError("no model directory here (train one with `slotfill train`)", directory)
     for name in FILES:
         if not (directory / name).is_file():
             raise SlotfillError(f"not a model directory: {name} is missing", directory)
-    try:
-        state = torch.load(directory / "weights.pt", map_location="cpu", weights_only=True)
-    except Exception as err:  # torch raises many types for a damaged or foreign file
-        raise SlotfillError(f"corrupt weights ({err.__class__.__name__})", directory / "weights.pt") from None
-    return _read_json(directory / "config.json"), _read_json(directory / "vocab.json"), state
+    return _read_json(directory / "config.json"), _read_json(directory / "vocab.json")
 
 
 def load_metrics(directory: str | Path) -> dict | None:

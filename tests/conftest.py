@@ -142,7 +142,7 @@ class Trained:
 def trained_tagger(tmp_path_factory, tagger_settings) -> Trained:
     """configs/flights.toml shrunk: a BiLSTM-CRF with learned + hashed words and an intent head, 10 epochs."""
     from slotfill.config import load_config
-    from slotfill.training import train
+    from slotfill.nn.training import train
 
     directory = tmp_path_factory.mktemp("tagger-parent") / "tagger"
     predictor, metrics = train(load_config(FLIGHTS_CONFIG, tagger_settings), directory)
@@ -152,7 +152,7 @@ def trained_tagger(tmp_path_factory, tagger_settings) -> Trained:
 @pytest.fixture(scope="session")
 def trained_classifier(tmp_path_factory, small_data) -> Trained:
     from slotfill.config import load_config
-    from slotfill.training import train
+    from slotfill.nn.training import train
 
     directory = tmp_path_factory.mktemp("classifier-parent") / "classifier"
     settings = classifier_overrides(small_data.reviews_train, small_data.reviews_dev)

@@ -1,17 +1,19 @@
 """The CRF checked by brute force, the pytorch-crf way: enumerate every tag sequence of small cases.
 
-log_likelihood must equal the gold score minus the log-sum-exp over all sequences, decode(constrained=False)
-the plain argmax, decode(constrained=True) the argmax over BIO-valid sequences only."""
+log_likelihood (slotfill.nn.crf) must equal the gold score minus the log-sum-exp over all sequences;
+slotfill.decode's `viterbi` the plain argmax, and `BioDecoder` the argmax over BIO-valid sequences only."""
 
 from __future__ import annotations
 
 import itertools
 
+import numpy as np
 import pytest
 import torch
 
-from slotfill import crf as crf_module
-from slotfill.crf import CRF, bio_constraints
+from slotfill import decode as decode_module
+from slotfill.decode import BioDecoder, bio_constraints, viterbi
+from slotfill.nn.crf import CRF
 
 TAG_SETS = [
     ["O", "B-a", "I-a"],
@@ -36,7 +38,7 @@ def valid_bio(tags: list[str]) -> bool:
 
 
 def random_crf(tags: list[str], scale: float, generator: torch.Generator, dtype=torch.double) -> CRF:
-    crf = CRF(tags).to(dtype)
+    crf = CRF(len(tags)).to(dtype)
     n = len(tags)
     with torch.no_grad():
         crf.transitions.copy_(torch.randn(n, n, generator=generator, dtype=dtype) * scale)
@@ -52,6 +54,12 @@ def padded_case(n: int, lengths: list[int], scale: float, generator: torch.Gener
     mask = torch.arange(longest).unsqueeze(0) < torch.tensor(lengths).unsqueeze(1)
     gold = torch.randint(0, n, (len(lengths), longest), generator=generator)
     return emissions, mask, gold
+
+
+def decode(crf: CRF, tags: list[str], emissions: torch.Tensor, mask: torch.Tensor, constrained: bool = True) -> torch.Tensor:
+    """slotfill.decode's Viterbi (numpy) on the CRF's scores, BIO-constrained or not, as a tensor."""
+    scores = [x.detach().numpy() for x in (emissions, mask.sum(1), crf.transitions, crf.start, crf.end)]
+    return torch.from_numpy(BioDecoder(tags).decode(*scores) if constrained else viterbi(*scores))
 
 
 def all_scores(crf: CRF, emissions: torch.Tensor, length: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -92,7 +100,7 @@ def test_unconstrained_decode_is_argmax(tags, scale, seed):
     g = torch.Generator().manual_seed(seed)
     crf = random_crf(tags, scale, g)
     emissions, mask, _ = padded_case(len(tags), LENGTHS, scale, g)
-    path = crf.decode(emissions, mask, constrained=False)
+    path = decode(crf, tags, emissions, mask, constrained=False)
     assert path.shape == mask.shape and path.dtype == torch.long
     for b, length in enumerate(LENGTHS):
         sequences, scores = all_scores(crf, emissions[b], length)
@@ -101,14 +109,14 @@ def test_unconstrained_decode_is_argmax(tags, scale, seed):
         assert (path[b, length:] == path[b, length - 1]).all()
 
 
-@pytest.mark.parametrize("top_k", [crf_module.TOP_K, 1])
+@pytest.mark.parametrize("top_k", [decode_module.TOP_K, 1])
 @pytest.mark.parametrize("tags, scale, seed", list(cases()))
 def test_constrained_decode_is_argmax_over_valid_sequences(tags, scale, seed, top_k, monkeypatch):
-    monkeypatch.setattr(crf_module, "TOP_K", top_k)
+    monkeypatch.setattr(decode_module, "TOP_K", top_k)
     g = torch.Generator().manual_seed(seed)
     crf = random_crf(tags, scale, g)
     emissions, mask, _ = padded_case(len(tags), LENGTHS, scale, g)
-    path = crf.decode(emissions, mask)  # constrained is the default
+    path = decode(crf, tags, emissions, mask)  # constrained is the default
     for b, length in enumerate(LENGTHS):
         sequences, scores = all_scores(crf, emissions[b], length)
         valid = torch.tensor([valid_bio([tags[i] for i in s]) for s in sequences.tolist()])
@@ -121,13 +129,13 @@ def test_constrained_decode_is_argmax_over_valid_sequences(tags, scale, seed, to
 
 def test_constrained_decode_prefers_valid_path_even_when_invalid_is_much_better():
     tags = ["O", "B-a", "I-a", "B-b", "I-b"]
-    crf = CRF(tags).double()
+    crf = CRF(len(tags)).double()
     emissions = torch.full((1, 3, 5), -5.0, dtype=torch.double)
     emissions[0, :, tags.index("I-b")] = 20.0  # every position wants I-b, which may not start a sentence
     emissions[0, 0, tags.index("B-a")] = 1.0
     mask = torch.ones(1, 3, dtype=torch.bool)
-    unconstrained = [tags[i] for i in crf.decode(emissions, mask, constrained=False)[0].tolist()]
-    constrained = [tags[i] for i in crf.decode(emissions, mask)[0].tolist()]
+    unconstrained = [tags[i] for i in decode(crf, tags, emissions, mask, constrained=False)[0].tolist()]
+    constrained = [tags[i] for i in decode(crf, tags, emissions, mask)[0].tolist()]
     assert unconstrained == ["I-b", "I-b", "I-b"]
     assert constrained == ["B-b", "I-b", "I-b"]
 
@@ -143,7 +151,7 @@ def test_bio_constraints():
 
 def dense_constrained_viterbi(crf: CRF, tags: list[str], emissions: torch.Tensor, length: int) -> list[int]:
     """A plain O(T n^2) Viterbi over the BIO-valid sequences, with -inf for what is forbidden."""
-    start_ok, allowed = bio_constraints(tags)
+    start_ok, allowed = map(torch.from_numpy, bio_constraints(tags))
     inf = float("-inf")
     transitions = crf.transitions.double().masked_fill(~allowed, inf)
     score = (crf.start.double() + emissions[0].double()).masked_fill(~start_ok, inf)
@@ -167,22 +175,23 @@ def many_tags(labels: int) -> list[str]:
 
 
 class FallbackSpy:
-    """Counts the (sentence, column) pairs where `_bio_step`'s top-k bound fails and it computes in full."""
+    """Counts the (sentence, column) pairs where `BioDecoder._step`'s top-k bound fails and it computes in full."""
 
     def __init__(self, monkeypatch):
         self.fallbacks = 0
         self.steps = 0
-        original = CRF._bio_step
+        original = BioDecoder._step
 
-        def spy(crf, score, into_open, open_bound, *rest):
-            k = min(crf_module.TOP_K, score.size(1) - 1)
-            top, index = score.topk(k + 1, dim=1)
-            best = (top[:, :k, None] + into_open[index[:, :k]]).max(dim=1).values
+        def spy(decoder, score, into_open, open_bound, *rest):
+            k = min(decode_module.TOP_K, score.shape[1] - 1)
+            index = np.argsort(-score, axis=1, kind="stable")[:, : k + 1]
+            top = np.take_along_axis(score, index, axis=1)
+            best = (top[:, :k, None] + into_open[index[:, :k]]).max(axis=1)
             self.fallbacks += int((best < top[:, k:] + open_bound).sum())
-            self.steps += score.size(0)
-            return original(crf, score, into_open, open_bound, *rest)
+            self.steps += score.shape[0]
+            return original(decoder, score, into_open, open_bound, *rest)
 
-        monkeypatch.setattr(CRF, "_bio_step", spy)
+        monkeypatch.setattr(BioDecoder, "_step", spy)
 
 
 @pytest.mark.parametrize("peak, scale", [(10.0, 1.0), (3.0, 1.0), (0.0, 5.0), (10.0, 20.0)])
@@ -197,7 +206,7 @@ def test_constrained_decode_many_tags_matches_dense_viterbi(peak, scale, seed, m
     peaks = torch.randint(0, len(tags), emissions.shape[:2], generator=g)
     emissions.scatter_add_(2, peaks.unsqueeze(2), torch.full((*peaks.shape, 1), peak))
     spy = FallbackSpy(monkeypatch)
-    path = crf.decode(emissions, mask)
+    path = decode(crf, tags, emissions, mask)
     assert spy.steps > 0
     for b, length in enumerate(lengths):
         decoded = path[b, :length].tolist()
@@ -213,7 +222,7 @@ def test_top_k_fallback_is_exercised(monkeypatch):
         g = torch.Generator().manual_seed(seed)
         crf = random_crf(tags, 10.0, g, dtype=torch.float)
         emissions, mask, _ = padded_case(len(tags), [10, 4, 8], 1.0, g, dtype=torch.float)
-        path = crf.decode(emissions, mask)
+        path = decode(crf, tags, emissions, mask)
         for b, length in enumerate([10, 4, 8]):
             assert path[b, :length].tolist() == dense_constrained_viterbi(crf, tags, emissions[b], length)
     assert spy.fallbacks > 0
@@ -225,11 +234,10 @@ def test_decode_of_a_padded_sentence_equals_decode_alone():
     crf = random_crf(tags, 2.0, g, dtype=torch.float)
     lengths = [6, 2, 4]
     emissions, mask, _ = padded_case(len(tags), lengths, 2.0, g, dtype=torch.float)
-    batched = crf.decode(emissions, mask)
     for constrained in (True, False):
-        batched = crf.decode(emissions, mask, constrained=constrained)
+        batched = decode(crf, tags, emissions, mask, constrained=constrained)
         for b, length in enumerate(lengths):
-            alone = crf.decode(emissions[b:b + 1, :length], mask[b:b + 1, :length], constrained=constrained)
+            alone = decode(crf, tags, emissions[b:b + 1, :length], mask[b:b + 1, :length], constrained=constrained)
             assert batched[b, :length].tolist() == alone[0].tolist()
 
 
@@ -313,7 +321,7 @@ def test_log_likelihood_exact_when_scores_are_far_apart():
 
 def test_log_likelihood_two_tag_example_far_apart():
     """A minimal hand-made case of the same bug: true log p = -log 2, computed about -31."""
-    crf = CRF(["O", "B-a"]).double()
+    crf = CRF(2).double()
     with torch.no_grad():
         crf.transitions.copy_(torch.tensor([[-100.0, 0.0], [0.0, 0.0]], dtype=torch.double))
     emissions = torch.tensor([[[0.0, -100.0], [200.0, 0.0]]], dtype=torch.double)

@@ -12,11 +12,12 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from slotfill.config import ModelConfig, VocabConfig, Word2VecConfig
-from slotfill.embeddings import CharCNN, Hashed, Learned, OneHot, WordRepresentation, build_representation
 from slotfill.errors import SlotfillError
 from slotfill.features import Featurizer, build_featurizer, trigram_buckets
+from slotfill.nn.batch import Batch
+from slotfill.nn.embeddings import CharCNN, Hashed, Learned, OneHot, WordRepresentation, build_representation
+from slotfill.nn.w2v import initialise, load_vectors, save_vectors, train_vectors
 from slotfill.vocab import Vocab
-from slotfill.w2v import initialise, load_vectors, save_vectors, train_vectors
 
 SENTENCES = [
     "show me flights from boston to denver".split(),
@@ -35,6 +36,10 @@ def model_config(embeddings: list[str]) -> ModelConfig:
     return config
 
 
+def tensors(featurizer: Featurizer, sentences: list[list[str]]) -> Batch:
+    return Batch.of(featurizer.batch(sentences))
+
+
 def featurizer_for(embeddings: list[str], buckets: int = 5000) -> Featurizer:
     return build_featurizer(SENTENCES, VocabConfig(), embeddings, buckets)
 
@@ -44,7 +49,7 @@ def test_each_representation_shape(name):
     torch.manual_seed(0)
     featurizer = featurizer_for([name])
     representation = build_representation(model_config([name]), featurizer)
-    batch = featurizer.batch([["flights", "to", "boston"], ["unseen-word"], ["from", "chicago"]])
+    batch = tensors(featurizer, [["flights", "to", "boston"], ["unseen-word"], ["from", "chicago"]])
     out = representation(batch, batch.words)
     assert representation.dim == DIMS[name]
     assert out.shape == (3, 3, DIMS[name])
@@ -59,7 +64,7 @@ def test_concatenation_in_config_order():
     representation = build_representation(model_config(names), featurizer)
     assert list(representation.parts) == names
     assert representation.dim == sum(DIMS.values())
-    batch = featurizer.batch([["flights", "to", "denver", "monday"], ["boston"]])
+    batch = tensors(featurizer, [["flights", "to", "denver", "monday"], ["boston"]])
     out = representation(batch, batch.words)
     assert out.shape == (2, 4, sum(DIMS.values()))
     offset = 0
@@ -76,9 +81,9 @@ def test_duplicate_representation_names_are_built_once():
 
 
 def test_featurizer_reads_only_what_the_representations_need():
-    learned = featurizer_for(["learned"]).batch([["boston"]])
+    learned = tensors(featurizer_for(["learned"]), [["boston"]])
     assert learned.trigrams is None and learned.chars is None
-    both = featurizer_for(["hashed", "chars"]).batch([["boston", "to"]])
+    both = tensors(featurizer_for(["hashed", "chars"]), [["boston", "to"]])
     assert both.trigrams is not None and both.chars is not None
 
 
@@ -107,7 +112,7 @@ def test_onehot_large_vocabulary_is_a_row_lookup():
     bound = 1 / vocab_size**0.5  # as nn.Linear(N, dim) would be initialised
     assert onehot.weight.abs().max() <= bound
     words = torch.tensor([[5, 49_999, 1, 0], [17, 0, 0, 0], [2, 3, 4, 40_000]])
-    batch = Featurizer(Vocab([])).batch([["x"]])  # OneHot reads only the ids it is given
+    batch = tensors(Featurizer(Vocab([])), [["x"]])  # OneHot reads only the ids it is given
     with ShapeRecorder() as recorder:
         out = onehot(batch, words)
     assert out.shape == (3, 4, dim)
@@ -123,7 +128,7 @@ def test_onehot_equals_one_hot_times_weight():
     vocab_size, dim = 7, 5
     onehot = OneHot(vocab_size, dim)
     words = torch.tensor([[3, 1, 6, 2], [4, 5, 0, 0]])
-    out = onehot(Featurizer(Vocab([])).batch([["x"]]), words)
+    out = onehot(tensors(Featurizer(Vocab([])), [["x"]]), words)
     expected = torch.nn.functional.one_hot(words, vocab_size).float() @ onehot.weight
     real = words != 0
     assert torch.allclose(out[real], expected[real])
@@ -134,7 +139,7 @@ def test_onehot_equals_one_hot_times_weight():
 def test_onehot_gradient_reaches_only_used_rows():
     onehot = OneHot(9, 4)
     words = torch.tensor([[2, 5, 0]])
-    onehot(Featurizer(Vocab([])).batch([["x"]]), words).sum().backward()
+    onehot(tensors(Featurizer(Vocab([])), [["x"]]), words).sum().backward()
     used = onehot.weight.grad.abs().sum(1) > 0
     assert used.tolist() == [i in (2, 5) for i in range(9)]
 
@@ -151,7 +156,7 @@ def test_hashed_unknown_words_and_misspellings(seed):
     torch.manual_seed(seed)
     featurizer = featurizer_for(["hashed"], buckets=100_000)
     hashed = Hashed(100_000, 64)
-    batch = featurizer.batch([["chicago", "chicagp", "zyzzyva", "denver"]])
+    batch = tensors(featurizer, [["chicago", "chicagp", "zyzzyva", "denver"]])
     unk = featurizer.words.unk_id
     assert batch.words[0, 1] == unk and batch.words[0, 2] == unk  # unknown to the vocabulary ...
     out = hashed(batch, batch.words)[0]
@@ -165,7 +170,7 @@ def test_hashed_is_the_sum_or_mean_of_trigram_rows():
     torch.manual_seed(0)
     buckets = 1000
     featurizer = Featurizer(Vocab(["taipei"]), buckets=buckets)
-    batch = featurizer.batch([["taipei", "to"], ["a"]])
+    batch = tensors(featurizer, [["taipei", "to"], ["a"]])
     for combine in ("sum", "mean"):
         hashed = Hashed(buckets, 6, combine)
         out = hashed(batch, batch.words)
@@ -191,8 +196,8 @@ def test_charcnn_masks_padding():
     cnn = CharCNN(len(featurizer.chars), 6, 9, 3)
     with torch.no_grad():
         cnn.conv.bias.fill_(5.0)  # positions past the word would win the max if not masked
-    alone = featurizer.batch([["to"]])
-    mixed = featurizer.batch([["san", "francisco", "to"], ["to"]])
+    alone = tensors(featurizer, [["to"]])
+    mixed = tensors(featurizer, [["san", "francisco", "to"], ["to"]])
     assert alone.chars.shape[1] < mixed.chars.shape[1]  # rows are padded to the longest word
     assert mixed.chars.shape[0] == 4  # padding row + three distinct words ("to" once)
     out_alone = cnn(alone, alone.words)
@@ -209,11 +214,11 @@ def test_charcnn_any_filter_width(width):
     torch.manual_seed(0)
     featurizer = featurizer_for(["chars"])
     cnn = CharCNN(len(featurizer.chars), 6, 9, width)
-    batch = featurizer.batch([["to", "boston"], ["denver"]])
+    batch = tensors(featurizer, [["to", "boston"], ["denver"]])
     out = cnn(batch, batch.words)
     assert out.shape == (2, 2, 9)
     assert (out[1, 1] == 0).all()
-    alone = featurizer.batch([["to"]])
+    alone = tensors(featurizer, [["to"]])
     assert torch.allclose(cnn(alone, alone.words)[0, 0], out[0, 0], atol=1e-6)
 
 
@@ -221,7 +226,7 @@ def test_charcnn_reads_characters_not_word_ids():
     torch.manual_seed(0)
     featurizer = featurizer_for(["chars"])
     cnn = CharCNN(len(featurizer.chars), 6, 9, 3)
-    batch = featurizer.batch([["boston", "bostn"]])
+    batch = tensors(featurizer, [["boston", "bostn"]])
     assert batch.words[0, 1] == featurizer.words.unk_id
     out = cnn(batch, batch.words)
     assert not torch.equal(out[0, 0], out[0, 1])
@@ -330,9 +335,9 @@ def test_load_vectors_rejects_other_files(tmp_path, name):
 def test_word2vec_representation_frozen_through_training_setup(tmp_path, vectors):
     """`model.word2vec.vectors` + freeze: the model's table holds the file's vectors and is not trained."""
     from slotfill.config import Config
-    from slotfill.predict import SlotTagger
+    from slotfill.nn.engine import create
+    from slotfill.nn.training import _initialise_word2vec
     from slotfill.readers import TaggedSentence
-    from slotfill.training import _initialise_word2vec
 
     path = tmp_path / "vectors.txt"
     save_vectors(vectors, path)
@@ -341,7 +346,7 @@ def test_word2vec_representation_frozen_through_training_setup(tmp_path, vectors
     config.model.word2vec.vectors = str(path)
     config.model.word2vec.freeze = True
     sentences = [TaggedSentence([w.lower() for w in s], ["O"] * len(s)) for s in SENTENCES]
-    tagger = SlotTagger.create(config, sentences)
+    tagger = create(config, sentences)
     _initialise_word2vec(tagger, config, sentences)
     table = tagger.model.encoder.representation.parts["word2vec"].table
     assert not table.weight.requires_grad
@@ -351,7 +356,7 @@ def test_word2vec_representation_frozen_through_training_setup(tmp_path, vectors
 def test_word2vec_training_is_reproducible_across_processes(tmp_path):
     """Same seed, same vectors, whatever Python's per-process hash salt."""
     script = (
-        "from slotfill.config import Word2VecConfig; from slotfill.w2v import train_vectors; "
+        "from slotfill.config import Word2VecConfig; from slotfill.nn.w2v import train_vectors; "
         "wv = train_vectors([['fly', 'to', 'boston'], ['fly', 'to', 'denver']] * 5, Word2VecConfig(dim=8, epochs=2), seed=3); "
         "print(wv['boston'].tolist())"
     )

@@ -5,11 +5,13 @@ import random
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import torch
 
 from slotfill.config import VocabConfig
 from slotfill.features import (
+    MAX_TRIGRAMS,
     MAX_WORD_CHARS,
     Featurizer,
     build_featurizer,
@@ -91,42 +93,53 @@ def test_featurizer_words_and_lengths():
     featurizer, words, _ = make_featurizer(buckets=0)
     featurizer.chars = None
     batch = featurizer.batch([["To", "Taipei"], ["from", "Oslo", "now"]])
-    assert batch.words.dtype == torch.long
+    assert batch.words.dtype == np.int64
     assert batch.words.tolist() == [
         [words.id("to"), words.id("taipei"), 0],
         [words.id("from"), 1, 1],  # oslo and now are unknown: <unk> = 1
     ]
     assert batch.lengths.tolist() == [2, 3]
-    assert batch.mask.tolist() == [[True, True, False], [True, True, True]]
-    assert batch.trigrams is None and batch.trigram_offsets is None and batch.chars is None
+    assert batch.rows is None and batch.trigrams is None and batch.chars is None
+    assert list(batch.arrays()) == ["words", "lengths"]
+
+
+def trigrams_of(batch, i: int, k: int) -> list[int]:
+    """The trigram buckets of token k of sentence i (padding dropped)."""
+    return [b for b in batch.trigrams[batch.rows[i, k]].tolist() if b >= 0]
 
 
 def test_featurizer_trigrams_shapes_and_oov():
     featurizer, _, _ = make_featurizer(buckets=1000)
+    featurizer.chars = None
     batch = featurizer.batch([["To", "Taipei"], ["from", "Oslo", "now"]])
-    B, T = batch.words.shape
-    assert (B, T) == (2, 3)
-    assert batch.trigram_offsets.shape == (B * T,)
-    # trigrams per token: to 2, taipei 6, (pad) 0, from 4, oslo 4, now 3
-    assert batch.trigram_offsets.tolist() == [0, 2, 8, 8, 12, 16]
-    assert batch.trigrams.shape == (19,)
-    flat = batch.trigrams.tolist()
-    assert flat[2:8] == list(trigram_buckets("taipei", 1000))
+    assert batch.words.shape == batch.rows.shape == (2, 3)
+    # one row per distinct word (row 0: padding), as wide as the most trigrams ("taipei": 6)
+    assert batch.trigrams.shape == (6, 6) and batch.trigrams.dtype == np.int64
+    assert batch.rows[0, 2] == 0 and (batch.trigrams[0] == -1).all()
+    assert trigrams_of(batch, 0, 0) == list(trigram_buckets("to", 1000))
+    assert trigrams_of(batch, 0, 1) == list(trigram_buckets("taipei", 1000))
     # "oslo" is out of vocabulary (word id <unk>) but still gets its own trigram buckets
-    assert batch.words[1, 1].item() == 1
-    assert flat[12:16] == [murmurhash3_32(g) % 1000 for g in ["#os", "osl", "slo", "lo#"]]
-    assert flat[16:19] == list(trigram_buckets("now", 1000))
-    assert all(0 <= b < 1000 for b in flat)
+    assert batch.words[1, 1] == 1
+    assert trigrams_of(batch, 1, 1) == [murmurhash3_32(g) % 1000 for g in ["#os", "osl", "slo", "lo#"]]
+    assert trigrams_of(batch, 1, 2) == list(trigram_buckets("now", 1000))
+    assert ((batch.trigrams >= -1) & (batch.trigrams < 1000)).all()
+    assert list(batch.arrays()) == ["words", "lengths", "rows", "trigrams"]
 
 
 def test_featurizer_oov_words_differ_by_trigrams():
     featurizer, _, _ = make_featurizer(buckets=50000)
     batch = featurizer.batch([["oslo", "montreal"]])
     assert batch.words.tolist() == [[1, 1]]
-    first = batch.trigrams[batch.trigram_offsets[0]:batch.trigram_offsets[1]].tolist()
-    second = batch.trigrams[batch.trigram_offsets[1]:].tolist()
+    first, second = trigrams_of(batch, 0, 0), trigrams_of(batch, 0, 1)
     assert len(first) == 4 and len(second) == 8
     assert first != second[:4]
+
+
+def test_featurizer_trigrams_of_a_very_long_word_are_capped():
+    featurizer, _, _ = make_featurizer(buckets=1000)
+    batch = featurizer.batch([["a" * 100, "to"]])
+    assert batch.trigrams.shape == (3, MAX_TRIGRAMS)
+    assert trigrams_of(batch, 0, 0) == list(trigram_buckets("a" * 100, 1000))[:MAX_TRIGRAMS]
 
 
 def test_featurizer_chars():
@@ -134,15 +147,15 @@ def test_featurizer_chars():
     batch = featurizer.batch([["To", "Taipei"], ["from", "Oslo", "now"]])
     # one row per distinct word form (row 0 is padding), as wide as the longest word ("taipei")
     assert batch.chars.shape == (6, 6)
-    assert batch.char_index.shape == (2, 3)
-    assert batch.chars.dtype == torch.long
+    assert batch.rows.shape == (2, 3)
+    assert batch.chars.dtype == np.int64
 
     def row(i, k):
-        return batch.chars[batch.char_index[i, k]].tolist()
+        return batch.chars[batch.rows[i, k]].tolist()
 
     assert row(0, 0) == [chars.id("t"), chars.id("o"), 0, 0, 0, 0]
     assert row(0, 1) == chars.ids(list("taipei"))
-    assert batch.char_index[0, 2] == 0 and row(0, 2) == [0] * 6  # padding token
+    assert batch.rows[0, 2] == 0 and row(0, 2) == [0] * 6  # padding token
     # "w" never occurs in training: <unk>
     assert row(1, 2) == [chars.id("n"), chars.id("o"), 1, 0, 0, 0]
     assert chars.id("w") == 1
@@ -152,7 +165,7 @@ def test_featurizer_chars_shared_by_repeated_words():
     featurizer, _, _ = make_featurizer(buckets=0)
     batch = featurizer.batch([["to", "oslo", "to"], ["to"]])
     assert batch.chars.shape[0] == 3  # padding, "to", "oslo"
-    assert batch.char_index[0, 0] == batch.char_index[0, 2] == batch.char_index[1, 0]
+    assert batch.rows[0, 0] == batch.rows[0, 2] == batch.rows[1, 0]
 
 
 def test_featurizer_chars_truncated():
@@ -177,9 +190,10 @@ def test_featurizer_json_round_trip():
     featurizer, _, _ = make_featurizer(buckets=500, lowercase=True, normalize_digits=True)
     again = Featurizer.from_json(json.loads(json.dumps(featurizer.to_json())))
     sentences = [["To", "Taipei", "at", "9"], ["oslo"]]
-    a, b = featurizer.batch(sentences), again.batch(sentences)
-    for name in ("words", "lengths", "trigrams", "trigram_offsets", "chars"):
-        assert torch.equal(getattr(a, name), getattr(b, name)), name
+    a, b = featurizer.batch(sentences).arrays(), again.batch(sentences).arrays()
+    assert list(a) == list(b) == ["words", "lengths", "rows", "chars", "trigrams"]
+    for name in a:
+        assert np.array_equal(a[name], b[name]), name
     assert again.buckets == 500 and again.normalize_digits is True
 
 
@@ -194,8 +208,13 @@ def test_build_featurizer():
     assert "t" in f.chars and "T" not in f.chars
 
 
-def test_batch_to_keeps_lengths_on_cpu():
+def test_batch_of_features_keeps_lengths_on_cpu():
+    from slotfill.nn.batch import Batch
+
     featurizer, _, _ = make_featurizer(buckets=100)
-    batch = featurizer.batch([["to", "taipei"]]).to(torch.device("cpu"))
+    features = featurizer.batch([["to", "taipei"]])
+    batch = Batch.of(features, "cpu", tags=torch.zeros(1, 2, dtype=torch.long))
     assert batch.lengths.device.type == "cpu"
-    assert batch.words.tolist() == featurizer.batch([["to", "taipei"]]).words.tolist()
+    assert batch.words.tolist() == features.words.tolist()
+    assert batch.mask.tolist() == [[True, True]]
+    assert torch.equal(batch.trigrams, torch.from_numpy(features.trigrams)) and batch.tags.shape == (1, 2)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from slotfill.models import Pooling
+from slotfill.nn.models import Pooling
 
 
 def test_pooling_ignores_padding():

@@ -19,9 +19,10 @@ from slotfill.errors import SlotfillError
 from slotfill.predict import SentimentClassifier, SlotTagger
 from slotfill.readers import read_tagged
 from slotfill.tags import split_tag
-from slotfill.training import WeightAverage, length_batches, set_seed, train
+from slotfill.nn.engine import create
+from slotfill.nn.training import WeightAverage, length_batches, set_seed, train
 
-MODEL_FILES = {"config.json", "vocab.json", "weights.pt", "metrics.json"}
+MODEL_FILES = {"config.json", "vocab.json", "weights.pt", "model.onnx", "metrics.json"}
 TEXTS = [
     "i want to fly from boston to denver on monday",
     "Show me  the CHEAPEST flights from San Francisco to Dallas tomorrow morning",
@@ -158,11 +159,19 @@ def test_load_missing_directory(tmp_path):
     assert str(missing) in str(err.value)
 
 
-@pytest.mark.parametrize("name", ["config.json", "vocab.json", "weights.pt"])
-def test_load_directory_missing_a_file(model_copy, name):
+@pytest.mark.parametrize("engine", ["auto", "onnx", "torch"])
+@pytest.mark.parametrize("name", ["config.json", "vocab.json"])
+def test_load_directory_missing_a_file(model_copy, name, engine):
     (model_copy / name).unlink()
     with pytest.raises(SlotfillError, match=name) as err:
-        SlotTagger.load(model_copy)
+        SlotTagger.load(model_copy, engine)
+    assert str(model_copy) in str(err.value)
+
+
+def test_torch_engine_needs_the_weights(model_copy):
+    (model_copy / "weights.pt").unlink()
+    with pytest.raises(SlotfillError, match="weights.pt") as err:
+        SlotTagger.load(model_copy, engine="torch")
     assert str(model_copy) in str(err.value)
 
 
@@ -205,7 +214,7 @@ def test_load_weights_of_another_shape(model_copy):
     config["model"]["hidden_size"] = 8
     (model_copy / "config.json").write_text(json.dumps(config))
     with pytest.raises(SlotfillError, match="do not match") as err:
-        SlotTagger.load(model_copy)
+        SlotTagger.load(model_copy, engine="torch")
     assert str(model_copy) in str(err.value)
 
 
@@ -278,7 +287,7 @@ def test_interrupted_training_keeps_the_best_checkpoint(small_data, tmp_path, mo
         train_tiny(small_data, output, epochs=5)
     monkeypatch.undo()
     assert len(calls) == 3
-    assert {p.name for p in output.iterdir()} == MODEL_FILES
+    assert {p.name for p in output.iterdir()} == MODEL_FILES - {"model.onnx"}  # exported when training ends
     assert leftovers(output) == []
     history = json.loads((output / "metrics.json").read_text())["history"]
     assert history["best_epoch"] in (1, 2)
@@ -352,8 +361,8 @@ def test_representations_train_and_round_trip(small_data, tmp_path, monkeypatch,
     def no_training(*args, **kwargs):
         raise AssertionError("loading a model must not train word2vec vectors")
 
-    monkeypatch.setattr("slotfill.w2v.train_vectors", no_training)
-    loaded = SlotTagger.load(output)
+    monkeypatch.setattr("slotfill.nn.w2v.train_vectors", no_training)
+    loaded = SlotTagger.load(output, engine="torch")
     assert loaded.config.model.embeddings == embeddings
     before, after = predictor.model.state_dict(), loaded.model.state_dict()
     assert before.keys() == after.keys()
@@ -364,7 +373,7 @@ def test_representations_train_and_round_trip(small_data, tmp_path, monkeypatch,
 
 
 def test_word2vec_from_a_vectors_file_frozen(small_data, tmp_path):
-    from slotfill.w2v import load_vectors, save_vectors, train_vectors
+    from slotfill.nn.w2v import load_vectors, save_vectors, train_vectors
     from slotfill.config import Word2VecConfig
     from slotfill.readers import read_tagged as read
 
@@ -491,8 +500,8 @@ def test_training_with_weight_average_saves_the_average(tmp_path, tagged_files):
     config = load_config(FLIGHTS_CONFIG, [*settings, "train.ema=0.999999"])
     averaged, _ = train(config, tmp_path / "ema")
     set_seed(config.train.seed)  # what train() does before building the model
-    initial = SlotTagger.create(config, read_tagged(config.data.train)).model.state_dict()
-    loaded = SlotTagger.load(tmp_path / "ema").model.state_dict()
+    initial = create(config, read_tagged(config.data.train)).model.state_dict()
+    loaded = SlotTagger.load(tmp_path / "ema", engine="torch").model.state_dict()
     for name, value in averaged.model.state_dict().items():
         assert torch.equal(value, loaded[name])
         if value.is_floating_point():

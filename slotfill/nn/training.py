@@ -1,4 +1,5 @@
-"""Training: the loop (any Predictor's model), and `train(config, output)` from data to model directory."""
+"""Training: the loop (any Predictor's model), and `train(config, output)` from data to a model directory
+with weights.pt and model.onnx."""
 
 from __future__ import annotations
 
@@ -13,10 +14,13 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from .config import Config, TrainConfig
-from .errors import SlotfillError
-from .predict import Predictor, SentimentClassifier, SlotTagger
-from .readers import read_labelled, read_tagged
+from .. import storage
+from ..config import Config, TrainConfig
+from ..errors import SlotfillError
+from ..predict import Predictor
+from ..readers import read_split
+from .batch import Batch
+from .engine import create, save
 
 log = logging.getLogger("slotfill")
 
@@ -77,13 +81,28 @@ class WeightAverage:
         return live
 
 
+def training_batch(predictor: Predictor, examples: list, device: torch.device) -> Batch:
+    """Features and targets of training examples (TaggedSentences or LabelledTexts)."""
+    features = predictor.featurizer.batch([e.tokens for e in examples])
+    if predictor.task == "classifier":
+        return Batch.of(features, device, labels=torch.tensor(predictor.labels.ids(e.label for e in examples)))
+    tags = torch.zeros(features.words.shape, dtype=torch.long)
+    for i, e in enumerate(examples):
+        tags[i, : len(e.tags)] = torch.tensor(predictor.tags.ids(e.tags))
+    targets = {"tags": tags}
+    if predictor.intents is not None:
+        targets["intents"] = torch.tensor(predictor.intents.ids(e.intent for e in examples))
+    return Batch.of(features, device, **targets)
+
+
 def _train_epoch(predictor: Predictor, batches, optimizer, clip: float, average: WeightAverage | None) -> float:
     """One pass over `batches` (lists of examples); returns the mean loss per example."""
     model = predictor.model
     model.train()
+    device = next(model.parameters()).device
     total = count = 0
     for examples in batches:
-        loss = model.loss(predictor.batch(examples).to(predictor.device))
+        loss = model.loss(training_batch(predictor, examples, device))
         optimizer.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
@@ -131,7 +150,7 @@ def fit(predictor: Predictor, train: list, dev: list, config: TrainConfig, metri
         if improved:
             history["best"], history["best_epoch"], waited = scores[metric], epoch, 0
             best_state = copy.deepcopy(model.state_dict())
-            predictor.save(output, {"history": history})
+            save(predictor, output, {"history": history})
         else:
             waited += 1
         if live is not None:
@@ -144,13 +163,6 @@ def fit(predictor: Predictor, train: list, dev: list, config: TrainConfig, metri
         model.load_state_dict(best_state)
     model.eval()
     return history
-
-
-def read_split(config: Config, path: str) -> list:
-    data = config.data
-    if config.task == "tagger":
-        return read_tagged(path, data.format)
-    return read_labelled(path, data.format, data.text_column, data.label_column)
 
 
 def train(config: Config, output: str | Path) -> tuple[Predictor, dict]:
@@ -169,8 +181,7 @@ def train(config: Config, output: str | Path) -> tuple[Predictor, dict]:
         cut = max(1, len(shuffled) // 10)
         dev_set, train_set = shuffled[:cut], shuffled[cut:]
         log.info(f"no data.dev: holding out {cut} training sentences for early stopping")
-    kind = SlotTagger if config.task == "tagger" else SentimentClassifier
-    predictor = kind.create(config, train_set)
+    predictor = create(config, train_set)
     if "word2vec" in config.model.embeddings:
         _initialise_word2vec(predictor, config, train_set)
     predictor.model.to(choose_device(config.train.device))
@@ -187,7 +198,11 @@ def train(config: Config, output: str | Path) -> tuple[Predictor, dict]:
     if config.data.test:
         metrics["test"] = predictor.evaluate(read_split(config, config.data.test))
         log.info(f"test {predictor.summary(metrics['test'])}")
-    predictor.save(output, metrics)
+    save(predictor, output, metrics)
+    if config.train.onnx:
+        from .export import export_onnx
+
+        export_onnx(predictor, output / storage.NETWORK, storage.sha256(output / storage.WEIGHTS))
     return predictor, metrics
 
 

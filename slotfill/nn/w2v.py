@@ -7,11 +7,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .config import Word2VecConfig
-from .errors import SlotfillError
-from .readers import read_lines
-from .text import normalize, tokenize
-from .vocab import Vocab
+from ..config import Word2VecConfig
+from ..errors import SlotfillError
+from ..readers import read_lines
+from ..text import normalize, tokenize
+from ..vocab import Vocab
 
 
 def corpus_sentences(path: str | Path, lowercase: bool = True, digits: bool = False) -> list[list[str]]:

@@ -6,10 +6,10 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from .config import ModelConfig
+from ..config import ModelConfig
+from .batch import Batch
 from .crf import CRF
-from .embeddings import WordRepresentation
-from .features import Batch
+from .embeddings import WordRepresentation, build_representation
 
 CELLS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
 
@@ -75,7 +75,7 @@ class Tagger(nn.Module):
         self.encoder = encoder
         self.dropout = nn.Dropout(config.dropout)
         self.emissions = nn.Linear(encoder.dim, len(tags))
-        self.crf = CRF(tags) if config.decoder == "crf" else None
+        self.crf = CRF(len(tags)) if config.decoder == "crf" else None
         self.intent_pooling = Pooling(config.intent_pooling, encoder.dim) if intents else None
         self.intent = nn.Linear(encoder.dim, intents) if intents else None
         self.intent_weight = config.intent_weight
@@ -98,12 +98,16 @@ class Tagger(nn.Module):
             loss = loss + self.intent_weight * nn.functional.cross_entropy(intent, batch.intents)
         return loss
 
-    @torch.no_grad()
-    def predict(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Tag ids (B x T) and intent probabilities (B x intents) or None."""
+    def outputs(self, batch: Batch) -> dict[str, torch.Tensor]:
+        """What decoding reads: emission scores (B x T x tags), the CRF's transition, start and end
+        scores, and intent probabilities (B x intents); the exported network's outputs."""
         emissions, intent = self._scores(batch)
-        tags = self.crf.decode(emissions, batch.mask) if self.crf is not None else emissions.argmax(-1)
-        return tags, intent.softmax(-1) if intent is not None else None
+        out = {"emissions": emissions}
+        if self.crf is not None:
+            out.update(transitions=self.crf.transitions, start=self.crf.start, end=self.crf.end)
+        if intent is not None:
+            out["intents"] = intent.softmax(-1)
+        return out
 
 
 class Classifier(nn.Module):
@@ -123,13 +127,10 @@ class Classifier(nn.Module):
     def loss(self, batch: Batch) -> torch.Tensor:
         return nn.functional.cross_entropy(self._scores(batch), batch.labels, weight=self.class_weights)
 
-    @torch.no_grad()
-    def predict(self, batch: Batch) -> torch.Tensor:
-        """Class probabilities, B x classes."""
-        return self._scores(batch).softmax(-1)
+    def outputs(self, batch: Batch) -> dict[str, torch.Tensor]:
+        """Class probabilities (B x classes); the exported network's output."""
+        return {"probabilities": self._scores(batch).softmax(-1)}
 
 
 def build_encoder(config: ModelConfig, featurizer) -> Encoder:
-    from .embeddings import build_representation
-
     return Encoder(build_representation(config, featurizer), config, featurizer.words.unk_id)

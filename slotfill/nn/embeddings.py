@@ -7,8 +7,9 @@ import math
 import torch
 from torch import nn
 
-from .config import ModelConfig
-from .features import Batch, Featurizer
+from ..config import ModelConfig
+from ..features import Featurizer
+from .batch import Batch
 
 
 class Learned(nn.Module):
@@ -44,13 +45,17 @@ class Hashed(nn.Module):
 
     def __init__(self, buckets: int, dim: int, combine: str = "sum"):
         super().__init__()
-        self.bag = nn.EmbeddingBag(buckets, dim, mode=combine)
+        self.bag = nn.Embedding(buckets, dim)  # the bag of trigram vectors
         nn.init.normal_(self.bag.weight, std=1 / math.sqrt(8))  # a word has ~8 trigrams
-        self.dim = dim
+        self.dim, self.combine = dim, combine
 
     def forward(self, batch: Batch, words: torch.Tensor) -> torch.Tensor:
-        vectors = self.bag(batch.trigrams, batch.trigram_offsets)
-        return vectors.view(*batch.words.shape, self.dim)
+        ids = batch.trigrams  # one row per distinct word of the batch, -1-padded
+        present = (ids >= 0).unsqueeze(-1).to(self.bag.weight.dtype)
+        vectors = (self.bag(ids.clamp(min=0)) * present).sum(1)
+        if self.combine == "mean":
+            vectors = vectors / present.sum(1).clamp(min=1)
+        return vectors[batch.rows]
 
 
 class CharCNN(nn.Module):
@@ -67,7 +72,7 @@ class CharCNN(nn.Module):
         features = self.conv(self.table(chars).transpose(1, 2))[..., : chars.size(1)]  # U x filters x L
         features = features.masked_fill((chars == 0).unsqueeze(1), -1e4).amax(dim=2)
         features = features.masked_fill((chars == 0).all(dim=1, keepdim=True), 0.0)
-        return features[batch.char_index]
+        return features[batch.rows]
 
 
 class WordRepresentation(nn.Module):

@@ -1,0 +1,94 @@
+"""The torch engine, and the PyTorch side of a predictor's life: built from data, saved, loaded."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .. import storage
+from ..config import Config, config_to_dict
+from ..errors import SlotfillError
+from ..features import Featurizer, Features, build_featurizer
+from ..predict import PREDICTORS, Predictor
+from .batch import Batch
+from .models import Classifier, Tagger, build_encoder
+
+
+class TorchEngine:
+    """Runs the PyTorch network on whatever device it is on; one thread for a single sentence."""
+
+    name = "torch"
+
+    def __init__(self, model: torch.nn.Module):
+        self.model = model
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
+    def run(self, features: Features) -> dict[str, np.ndarray]:
+        self.model.eval()
+        threads = torch.get_num_threads()
+        if len(features.lengths) == 1:
+            torch.set_num_threads(1)
+        try:
+            with torch.inference_mode():
+                scores = self.model.outputs(Batch.of(features, self.device))
+        finally:
+            torch.set_num_threads(threads)
+        return {name: value.detach().float().cpu().numpy() for name, value in scores.items()}
+
+    @classmethod
+    def load(cls, directory: str | Path, config: Config, featurizer: Featurizer, vocab: dict) -> TorchEngine:
+        """The network of a model directory, its weights read from weights.pt (tensors only, no code)."""
+        path = Path(directory) / storage.WEIGHTS
+        if not path.is_file():
+            raise SlotfillError(f"not a model directory for the torch engine: {storage.WEIGHTS} is missing", directory)
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as err:  # torch raises many types for a damaged or foreign file
+            raise SlotfillError(f"corrupt weights ({err.__class__.__name__})", path) from None
+        model = build_model(config, featurizer, vocab)
+        try:
+            model.load_state_dict(state)
+        except (KeyError, TypeError, RuntimeError, AttributeError) as err:
+            raise SlotfillError(f"the weights do not match the model's config ({str(err).splitlines()[0]})", directory) from None
+        return cls(model.eval())
+
+
+def build_model(config: Config, featurizer: Featurizer, vocab: dict) -> torch.nn.Module:
+    """An untrained network for the config, featurizer and label vocabularies."""
+    encoder = build_encoder(config.model, featurizer)
+    if config.task == "tagger":
+        return Tagger(encoder, vocab["tags"], config.model, len(vocab["intents"]) if vocab.get("intents") else 0)
+    return Classifier(encoder, len(vocab["labels"]), config.model)
+
+
+def create(config: Config, examples: list) -> Predictor:
+    """An untrained SlotTagger (from TaggedSentences) or SentimentClassifier (from LabelledTexts) whose
+    vocabularies and labels come from `examples`."""
+    featurizer = build_featurizer([e.tokens for e in examples], config.vocab, config.model.embeddings, config.model.hashed.buckets)
+    if config.task == "tagger":
+        vocab: dict = {"tags": ["O", *sorted({t for e in examples for t in e.tags} - {"O"})]}
+        if config.model.intent_weight > 0 and all(e.intent for e in examples):
+            vocab["intents"] = sorted({e.intent for e in examples})
+    else:
+        vocab = {"labels": sorted({e.label for e in examples})}
+        if len(vocab["labels"]) < 2:
+            raise SlotfillError(f"the training data has one class ({vocab['labels'][0]!r}); a classifier needs two or more")
+    predictor = PREDICTORS[config.task].from_parts(config, featurizer, vocab, TorchEngine(build_model(config, featurizer, vocab)))
+    if config.task == "classifier" and config.train.class_weights:
+        counts = torch.bincount(torch.tensor(predictor.labels.ids(e.label for e in examples)), minlength=len(predictor.labels))
+        predictor.model.class_weights.copy_(counts.sum() / (len(predictor.labels) * counts.float()))
+    return predictor
+
+
+def save(predictor: Predictor, directory: str | Path, metrics: dict | None = None) -> None:
+    """Write the model directory (config, vocabularies, weights, metrics) atomically."""
+    vocab = {"featurizer": predictor.featurizer.to_json(), **predictor.labels_json()}
+    buffer = io.BytesIO()
+    torch.save({k: v.detach().cpu() for k, v in predictor.model.state_dict().items()}, buffer)
+    storage.save_model(directory, config_to_dict(predictor.config), vocab, buffer.getvalue(), metrics)

@@ -1,0 +1,84 @@
+"""The ONNX engine: a model directory's model.onnx run by onnxruntime, with numpy and no PyTorch.
+
+model.onnx holds the network from features to scores (inputs: the arrays of slotfill.features.Features;
+outputs: see `expected_names`). Its metadata records the export format and the SHA-256 of the weights.pt
+it was made from, so a stale or foreign file is refused rather than used."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from . import storage
+from .config import Config
+from .errors import SlotfillError
+from .features import Featurizer, Features
+
+FORMAT = "1"  # the layout of inputs, outputs and metadata; raised whenever it changes
+
+
+def expected_names(config: Config, featurizer: Featurizer, vocab: dict) -> tuple[list[str], list[str]]:
+    """The input and output names a model.onnx for this model has."""
+    inputs = ["words", "lengths"]
+    if featurizer.chars is not None or featurizer.buckets:
+        inputs.append("rows")
+    if featurizer.chars is not None:
+        inputs.append("chars")
+    if featurizer.buckets:
+        inputs.append("trigrams")
+    if config.task == "classifier":
+        return inputs, ["probabilities"]
+    outputs = ["emissions"]
+    if config.model.decoder == "crf":
+        outputs += ["transitions", "start", "end"]
+    if vocab.get("intents"):
+        outputs.append("intents")
+    return inputs, outputs
+
+
+def session_options(threads: int = 0):
+    """onnxruntime options: `threads` intra-op threads (0: one per core, at most 4), no spinning."""
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = threads or max(1, min(4, len(os.sched_getaffinity(0))))
+    options.inter_op_num_threads = 1
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")  # a busy machine: sleep, don't spin
+    options.log_severity_level = 3
+    return options
+
+
+class OnnxEngine:
+    """Runs a model directory's model.onnx; refuses one that is missing, damaged, stale or foreign."""
+
+    name = "onnx"
+
+    def __init__(self, directory: str | Path, inputs: list[str], outputs: list[str], threads: int = 0):
+        path = Path(directory) / storage.NETWORK
+        if not path.is_file():
+            raise SlotfillError("no model.onnx (write one with `slotfill export`)", directory)
+        try:
+            import onnxruntime
+        except ImportError:
+            raise SlotfillError("onnxruntime is not installed (pip install onnxruntime)", path) from None
+        try:
+            self.session = onnxruntime.InferenceSession(str(path), session_options(threads), providers=["CPUExecutionProvider"])
+        except Exception as err:  # onnxruntime raises its own types for a damaged or non-ONNX file
+            raise SlotfillError(f"not a valid ONNX model ({str(err).splitlines()[0][:200]})", path) from None
+        metadata = self.session.get_modelmeta().custom_metadata_map
+        if metadata.get("slotfill_format") != FORMAT:
+            raise SlotfillError("not written by this version's `slotfill export`: export the model again", path)
+        weights = Path(directory) / storage.WEIGHTS
+        if weights.is_file() and metadata.get("weights_sha256") != storage.sha256(weights):
+            raise SlotfillError("made from other weights than the weights.pt beside it: export the model again", path)
+        self.inputs = [i.name for i in self.session.get_inputs()]
+        self.outputs = [o.name for o in self.session.get_outputs()]
+        if sorted(self.inputs) != sorted(inputs) or sorted(self.outputs) != sorted(outputs):
+            raise SlotfillError(f"its inputs and outputs ({', '.join(self.inputs)}; {', '.join(self.outputs)}) "
+                                "do not fit this model directory: export the model again", path)
+
+    def run(self, features: Features) -> dict[str, np.ndarray]:
+        arrays = features.arrays()
+        return dict(zip(self.outputs, self.session.run(None, {name: arrays[name] for name in self.inputs})))
