@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +23,7 @@ class _Group(click.Group):
     """Turns SlotfillError into one `error:` line and exit status 1."""
 
     def invoke(self, ctx: click.Context):
+        _log_to_stderr(logging.WARNING)  # notices, such as an engine falling back
         try:
             return super().invoke(ctx)
         except SlotfillError as err:
@@ -35,10 +37,9 @@ def main() -> None:
     """Slot filling and sentence classification with bidirectional recurrent networks."""
 
 
-def _log_to_stderr() -> None:
-    import logging
-
-    logging.basicConfig(format="%(message)s", level=logging.INFO, stream=sys.stderr)
+def _log_to_stderr(level: int = logging.INFO) -> None:
+    logging.getLogger("slotfill").setLevel(level)
+    logging.basicConfig(format="%(message)s", stream=sys.stderr)
 
 
 @main.command()

@@ -1,0 +1,319 @@
+"""The ONNX engine against the torch engine: export, equal predictions for every kind of model, stale and
+damaged files, the bad inputs, and a CLI that never imports PyTorch on the ONNX path."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+
+from conftest import FLIGHTS_CONFIG, classifier_overrides, tagger_overrides
+from slotfill.cli import main
+from slotfill.config import load_config
+from slotfill.errors import SlotfillError
+from slotfill.nn.engine import create, save
+from slotfill.nn.export import export_model
+from slotfill.predict import SentimentClassifier, SlotTagger, load
+from slotfill.readers import read_split
+
+SLOTFILL = Path(sys.executable).parent / "slotfill"
+# very different lengths in one batch, unknown and very long words (past the character and trigram caps), digits
+TEXTS = [
+    "to",
+    "i want to fly from boston to denver on monday",
+    "Show me the CHEAPEST fares from Taipei to San Francisco next week",
+    "flights",
+    "what flights go from reykjavik to nairobi " * 6 + "please",
+    "supercalifragilisticexpialidocious-and-then-some-more-letters 9:30 am 1,000",
+    "book a ticket to tokyo departing from london next friday",
+]
+HEAVY = ("torch", "gensim", "sklearn")
+
+
+def build(tmp_path: Path, settings: list[str], name: str = "model") -> Path:
+    """An untrained model with random weights, saved and exported: enough to compare the engines."""
+    config = load_config(FLIGHTS_CONFIG if "task='classifier'" not in settings else None, settings)
+    torch.manual_seed(0)
+    predictor = create(config, read_split(config, config.data.train))
+    with torch.no_grad():  # larger weights than the initial ones: decisions that depend on every part
+        for parameter in predictor.model.parameters():
+            parameter.mul_(3.0)
+    directory = tmp_path / name
+    save(predictor, directory)
+    export_model(directory)
+    return directory
+
+
+def assert_engines_agree(directory: Path) -> None:
+    torch_side, onnx_side = load(directory, "torch"), load(directory, "onnx")
+    assert (torch_side.engine, onnx_side.engine) == ("torch", "onnx")
+    tokens = [t.split() for t in TEXTS]
+    features = onnx_side.featurizer.batch(tokens)
+    a, b = torch_side.backend.run(features), onnx_side.backend.run(features)
+    assert a.keys() == b.keys()
+    for name in a:
+        assert a[name].shape == b[name].shape, name
+        assert np.allclose(a[name], b[name], atol=1e-4), (name, np.abs(a[name] - b[name]).max())
+    if torch_side.task == "tagger":
+        for x, y in zip(torch_side.tag_batch(TEXTS, ranking=3), onnx_side.tag_batch(TEXTS, ranking=3)):
+            assert x["tags"] == y["tags"] and x["slots"] == y["slots"]
+            if "intent" in x:
+                assert x["intent"]["label"] == y["intent"]["label"]
+                assert abs(x["intent"]["score"] - y["intent"]["score"]) < 1e-4
+    else:
+        for x, y in zip(torch_side.classify_batch(TEXTS), onnx_side.classify_batch(TEXTS)):
+            assert x["label"] == y["label"]
+            assert all(abs(x["scores"][k] - y["scores"][k]) < 1e-4 for k in x["scores"])
+    # a sentence's scores do not depend on the other, longer sentences of its batch
+    for i, sentence in enumerate(tokens):
+        alone = onnx_side.backend.run(onnx_side.featurizer.batch([sentence]))
+        for name, value in alone.items():
+            batched = b[name][i, : len(sentence)] if name == "emissions" else b[name][i] if value.ndim > 1 else b[name]
+            assert np.allclose(value[0] if value.ndim > 1 else value, batched, atol=1e-5), (name, i)
+
+
+TAGGERS = {
+    "learned": ["model.embeddings=['learned']"],
+    "onehot": ["model.embeddings=['onehot']"],
+    "hashed": ["model.embeddings=['hashed']"],
+    "hashed-mean": ["model.embeddings=['hashed']", "model.hashed.combine='mean'"],
+    "word2vec": ["model.embeddings=['word2vec']"],
+    "chars": ["model.embeddings=['chars']", "model.chars.width=4"],
+    "all": ["model.embeddings=['learned','onehot','hashed','word2vec','chars']"],
+    "gru-2-layers": ["model.cell='gru'", "model.layers=2"],
+    "rnn": ["model.cell='rnn'"],
+    "lstm-2-layers-softmax": ["model.layers=2", "model.decoder='softmax'"],
+    "no-intent-head": ["model.intent_weight=0"],
+    **{f"intent-{mode}": [f"model.intent_pooling='{mode}'"] for mode in ("max", "mean", "last", "attention")},
+}
+CLASSIFIERS = {
+    **{f"pooling-{mode}": [f"model.pooling='{mode}'"] for mode in ("max", "mean", "last", "attention")},
+    "chars-gru-2-layers": ["model.embeddings=['chars','word2vec']", "model.cell='gru'", "model.layers=2"],
+}
+
+
+@pytest.mark.parametrize("variant", list(TAGGERS))
+def test_tagger_engines_agree(variant, small_data, tmp_path):
+    directory = build(tmp_path, tagger_overrides(small_data.flights_train, small_data.flights_dev, extra=tuple(TAGGERS[variant])))
+    assert_engines_agree(directory)
+
+
+@pytest.mark.parametrize("variant", list(CLASSIFIERS))
+def test_classifier_engines_agree(variant, small_data, tmp_path):
+    settings = classifier_overrides(small_data.reviews_train, small_data.reviews_dev, extra=tuple(CLASSIFIERS[variant]))
+    assert_engines_agree(build(tmp_path, settings))
+
+
+def test_trained_model_engines_agree_on_dev(trained_tagger, small_data):
+    """The model `slotfill train` wrote: the same dev figures and tags from both engines."""
+    dev = read_split(trained_tagger.predictor.config, str(small_data.flights_dev))
+    torch_side, onnx_side = load(trained_tagger.directory, "torch"), load(trained_tagger.directory, "onnx")
+    assert torch_side.evaluate(dev) == onnx_side.evaluate(dev)
+    assert load(trained_tagger.directory).engine == "onnx"  # auto picks it
+
+
+def test_model_onnx_records_version_and_weights(trained_tagger):
+    import onnx
+
+    from slotfill import __version__, storage
+
+    proto = onnx.load(str(trained_tagger.directory / "model.onnx"))
+    metadata = {p.key: p.value for p in proto.metadata_props}
+    assert metadata["slotfill_version"] == __version__
+    assert metadata["weights_sha256"] == storage.sha256(trained_tagger.directory / "weights.pt")
+    assert [i.name for i in proto.graph.input] == ["words", "lengths", "rows", "trigrams"]
+    assert [o.name for o in proto.graph.output] == ["emissions", "transitions", "start", "end", "intents"]
+
+
+def test_a_directory_without_weights_runs_on_onnx(trained_tagger, tmp_path):
+    """config.json, vocab.json and model.onnx are all a deployment needs."""
+    shipped = tmp_path / "shipped"
+    shipped.mkdir()
+    for name in ("config.json", "vocab.json", "model.onnx"):
+        shutil.copy(trained_tagger.directory / name, shipped / name)
+    result = load(shipped).tag(TEXTS[1])
+    assert result == trained_tagger.predictor.tag(TEXTS[1])
+    with pytest.raises(SlotfillError, match="weights.pt"):
+        load(shipped, "torch")
+
+
+# ---- stale, foreign, damaged and missing model.onnx -----------------------------------------------
+
+
+@pytest.fixture
+def model_copy(trained_tagger, tmp_path) -> Path:
+    target = tmp_path / "model"
+    shutil.copytree(trained_tagger.directory, target)
+    return target
+
+
+def rewrite_metadata(path: Path, **changes: str) -> None:
+    import onnx
+
+    proto = onnx.load(str(path))
+    for prop in proto.metadata_props:
+        if prop.key in changes:
+            prop.value = changes[prop.key]
+    onnx.save(proto, str(path))
+
+
+def damage_truncated(directory: Path, other: Path) -> None:
+    data = (directory / "model.onnx").read_bytes()
+    (directory / "model.onnx").write_bytes(data[: len(data) // 2])
+
+
+def damage_foreign(directory: Path, other: Path) -> None:
+    shutil.copy(other / "model.onnx", directory / "model.onnx")
+
+
+def damage_old(directory: Path, other: Path) -> None:
+    rewrite_metadata(directory / "model.onnx", slotfill_format="0")
+
+
+def damage_retrained(directory: Path, other: Path) -> None:
+    """New weights.pt, old model.onnx: what a re-save without export leaves."""
+    state = torch.load(directory / "weights.pt", weights_only=True)
+    state = {k: v + 0.01 if v.is_floating_point() else v for k, v in state.items()}
+    torch.save(state, directory / "weights.pt")
+
+
+def damage_missing(directory: Path, other: Path) -> None:
+    (directory / "model.onnx").unlink()
+
+
+def damage_not_onnx(directory: Path, other: Path) -> None:
+    (directory / "model.onnx").write_bytes(b"\x00\x01 not a protobuf at all")
+
+
+DAMAGES = {
+    "truncated": (damage_truncated, "not a valid ONNX model"),
+    "foreign": (damage_foreign, "other weights"),
+    "old": (damage_old, "export the model again"),
+    "retrained": (damage_retrained, "other weights"),
+    "missing": (damage_missing, "no model.onnx"),
+    "not-onnx": (damage_not_onnx, "not a valid ONNX model"),
+}
+
+
+@pytest.fixture(scope="module")
+def other_model(tmp_path_factory, small_data) -> Path:
+    """A second tagger with the same layout and other weights."""
+    settings = tagger_overrides(small_data.flights_train, small_data.flights_dev, extra=("train.seed=7",))
+    return build(tmp_path_factory.mktemp("other"), settings)
+
+
+@pytest.mark.parametrize("damage", list(DAMAGES))
+def test_damaged_model_onnx(damage, model_copy, other_model, trained_tagger, caplog):
+    spoil, message = DAMAGES[damage]
+    spoil(model_copy, other_model)
+    with pytest.raises(SlotfillError, match=message) as err:
+        load(model_copy, "onnx")
+    assert str(model_copy) in str(err.value) and "\n" not in str(err.value)
+    with caplog.at_level("WARNING", logger="slotfill"):
+        fallback = load(model_copy, "auto")
+    assert fallback.engine == "torch"
+    assert [r.getMessage() for r in caplog.records if message in r.getMessage() and "torch engine" in r.getMessage()]
+    if damage != "retrained":
+        assert fallback.tag(TEXTS[1]) == trained_tagger.predictor.tag(TEXTS[1])
+
+
+def test_damaged_model_onnx_from_the_cli(model_copy, other_model):
+    damage_foreign(model_copy, other_model)
+    runner = CliRunner()
+    strict = runner.invoke(main, ["tag", "--engine", "onnx", "--model", str(model_copy), TEXTS[1]])
+    assert strict.exit_code == 1 and "Traceback" not in strict.output
+    assert strict.stderr.strip().splitlines() == [f"error: {model_copy / 'model.onnx'}: made from other weights than the "
+                                                  "weights.pt beside it: export the model again"]
+    auto = run_cli("tag", "--model", model_copy, TEXTS[1])
+    assert auto.returncode == 0 and "fromloc.city_name" in auto.stdout.decode()
+    notice = auto.stderr.decode().strip().splitlines()
+    assert len(notice) == 1 and "other weights" in notice[0] and "using the torch engine" in notice[0]
+
+
+# ---- bad input on the ONNX path --------------------------------------------------------------------
+
+
+def run_cli(*args: str, input: bytes | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([str(SLOTFILL), *map(str, args)], input=input, capture_output=True, timeout=120)
+
+
+def test_bad_input_on_the_onnx_engine(trained_tagger, trained_classifier, tmp_path):
+    tagger = str(trained_tagger.directory)
+    cases = [
+        (["tag", "--engine", "onnx", "--model", tagger, "   "], None, "sentence 1: empty sentence"),
+        (["tag", "--engine", "onnx", "--model", tmp_path / "nothing", "hi"], None, "no model directory"),
+        (["tag", "--engine", "onnx", "--model", trained_classifier.directory, "hi"], None, "load it with SentimentClassifier"),
+        (["tag", "--engine", "onnx", "--model", tagger], b"to boston\n\xff\xfe oops\n", "<stdin>:2: not UTF-8"),
+        (["classify", "--engine", "onnx", "--model", tagger, "hi"], None, "load it with SlotTagger"),
+    ]
+    for args, stdin, message in cases:
+        done = run_cli(*args, input=stdin)
+        err = done.stderr.decode()
+        assert done.returncode == 1, (args, err)
+        assert err.strip().splitlines() == [err.strip()] and err.startswith("error: ") and message in err, (args, err)
+
+
+def test_onnx_cli_never_imports_torch(trained_tagger, trained_classifier, small_data):
+    """`slotfill tag/classify/evaluate` on the ONNX engine (chosen by auto) load no PyTorch, gensim or scikit-learn."""
+    commands = [
+        ["tag", "--model", trained_tagger.directory, TEXTS[1]],
+        ["classify", "--model", trained_classifier.directory, "a gripping film"],
+        ["evaluate", trained_tagger.directory, small_data.flights_dev],
+        ["evaluate", trained_classifier.directory, small_data.reviews_dev],
+    ]
+    for args in commands:
+        done = subprocess.run([sys.executable, "-X", "importtime", "-m", "slotfill", *map(str, args)],
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        imported = {line.split("|")[-1].strip().split(".")[0] for line in done.stderr.splitlines() if "|" in line}
+        assert "onnxruntime" in imported and "slotfill" in imported
+        assert not imported & set(HEAVY), (args, imported & set(HEAVY))
+    torch_done = subprocess.run([sys.executable, "-X", "importtime", "-m", "slotfill", "tag", "--engine", "torch",
+                                 "--model", str(trained_tagger.directory), TEXTS[1]], capture_output=True, text=True, timeout=120)
+    assert "torch" in {line.split("|")[-1].strip().split(".")[0] for line in torch_done.stderr.splitlines() if "|" in line}
+
+
+# ---- export ---------------------------------------------------------------------------------------
+
+
+def test_export_command_and_quantized_model(model_copy, small_data):
+    runner = CliRunner()
+    elsewhere = model_copy.parent / "copy.onnx"
+    done = runner.invoke(main, ["export", str(model_copy), "--output", str(elsewhere)])
+    assert done.exit_code == 0 and str(elsewhere) in done.stdout
+    assert elsewhere.read_bytes() == (model_copy / "model.onnx").read_bytes()  # deterministic
+    float_model = load(model_copy, "onnx")
+    done = runner.invoke(main, ["export", str(model_copy), "--quantize"])
+    assert done.exit_code == 0 and "int8" in done.stdout
+    assert (model_copy / "model.onnx").stat().st_size < elsewhere.stat().st_size
+    int8 = load(model_copy, "onnx")
+    texts = [json.loads(line)["text"] for line in small_data.flights_dev.read_text().splitlines()]
+    same = sum(a["tags"] == b["tags"] for a, b in zip(float_model.tag_batch(texts), int8.tag_batch(texts)))
+    assert same >= 0.9 * len(texts)
+
+
+def test_export_of_a_missing_model_is_an_error(tmp_path):
+    done = CliRunner().invoke(main, ["export", str(tmp_path / "none")])
+    assert done.exit_code == 1 and done.stderr.startswith("error: ") and "none" in done.stderr
+
+
+def test_training_can_skip_the_export(small_data, tmp_path):
+    from slotfill.nn.training import train
+
+    settings = tagger_overrides(small_data.flights_train, small_data.flights_dev, epochs=1, extra=("train.onnx=false",))
+    train(load_config(FLIGHTS_CONFIG, settings), tmp_path / "m")
+    assert not (tmp_path / "m" / "model.onnx").exists()
+    assert SlotTagger.load(tmp_path / "m").engine == "torch"
+
+
+def test_wrong_predictor_class_on_onnx(trained_classifier):
+    with pytest.raises(SlotfillError, match="load it with SentimentClassifier"):
+        SlotTagger.load(trained_classifier.directory, "onnx")
+    assert SentimentClassifier.load(trained_classifier.directory, "onnx").engine == "onnx"
