@@ -23,13 +23,7 @@ def bio_constraints(tags: list[str]) -> tuple[np.ndarray, np.ndarray]:
 def viterbi(emissions: np.ndarray, lengths: np.ndarray, transitions: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
     """Best tag ids per sentence (B x T; positions past a sentence's end repeat its last tag), for
     emissions B x T x n and CRF scores (transitions [from, to], start, end), with no constraints."""
-
-    def dense(score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        every = score[:, :, None] + transitions  # B x from x to
-        previous = every.argmax(axis=1)
-        return np.take_along_axis(every, previous[:, None, :], axis=1)[:, 0], previous
-
-    return _viterbi(emissions, lengths, start, end, dense)
+    return _viterbi(emissions, lengths, start, end, transitions, lambda score: (score[:, :, None] + transitions).max(axis=1))
 
 
 class BioDecoder:
@@ -57,51 +51,57 @@ class BioDecoder:
         start = (start + self.start_penalty)[order]
         inside = np.arange(o, len(order))
         into_open = transitions[:, :o]
-        plan = (into_open, into_open.max(axis=0), transitions[self.inside_from, inside], transitions[inside, inside], inside)
-        path = _viterbi(emissions[:, :, order], lengths, start, end[order], lambda score: self._step(score, *plan))
+        plan = (into_open, into_open.max(axis=0), transitions[self.inside_from, inside], transitions[inside, inside])
+        path = _viterbi(emissions[:, :, order], lengths, start, end[order], transitions, lambda score: self._step(score, *plan))
         return order[path]
 
-    def _step(self, score, into_open, open_bound, from_b_cost, stay_cost, inside):
-        """The maximum over `from` tags, in the open-first order, in about B x n x (k + 2) work.
+    def _step(self, score, into_open, open_bound, from_b_cost, stay_cost):
+        """The best score into each tag (B x n, open-first order) in about B x n x (k + 2) work.
         I-x columns compare their two allowed predecessors. Open columns take the best of the top-k
         previous scores, which is provably the maximum where it is at least the (k+1)-th score plus
         the column's largest transition; the (row, column) pairs where that check fails are computed
         in full."""
-        o = self.open_count
         k = min(TOP_K, score.shape[1] - 1)
-        top_index = np.argpartition(-score, k, axis=1)[:, : k + 1]  # the k best (any order), then the (k+1)-th
-        top = np.take_along_axis(score, top_index, axis=1)
+        top, top_index = _top(score, k + 1)
         candidates = top[:, :k, None] + into_open[top_index[:, :k]]  # B x k x o
-        arg = candidates.argmax(axis=1)
-        open_best = np.take_along_axis(candidates, arg[:, None, :], axis=1)[:, 0]
-        open_previous = np.take_along_axis(top_index, arg, axis=1)
-        rows, cols = np.nonzero(open_best < top[:, k:] + open_bound)
-        if len(rows):
-            every = score[rows] + into_open[:, cols].T  # pairs x from
-            open_previous[rows, cols] = every.argmax(axis=1)
-            open_best[rows, cols] = every.max(axis=1)
-        from_b = score[:, self.inside_from] + from_b_cost
-        stay = score[:, o:] + stay_cost
-        stays = stay > from_b
-        best = np.concatenate([open_best, np.where(stays, stay, from_b)], axis=1)
-        previous = np.concatenate([open_previous, np.where(stays, inside, self.inside_from)], axis=1)
-        return best, previous
+        open_best = candidates[:, 0]
+        for j in range(1, k):
+            np.maximum(open_best, candidates[:, j], out=open_best)
+        unproven = open_best < top[:, k:] + open_bound
+        if unproven.any():
+            rows, cols = np.nonzero(unproven)
+            open_best[rows, cols] = (score[rows] + into_open[:, cols].T).max(axis=1)
+        inside_best = np.maximum(score[:, self.inside_from] + from_b_cost, score[:, self.open_count:] + stay_cost)
+        return np.concatenate([open_best, inside_best], axis=1)
 
 
-def _viterbi(emissions, lengths, start, end, step) -> np.ndarray:
-    """Viterbi with `step(score) -> (best, previous)` giving each step's maximum over `from` tags."""
+def _top(score: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The k largest scores of each row, best first, and their columns: k argmax passes, which for a
+    small k cost less than a partition of every row."""
+    rest = score.copy()
+    rows = np.arange(len(score))
+    columns = np.empty((len(score), k), dtype=np.int64)
+    for j in range(k):
+        columns[:, j] = rest.argmax(axis=1)
+        rest[rows, columns[:, j]] = -np.inf
+    return np.take_along_axis(score, columns, axis=1), columns
+
+
+def _viterbi(emissions, lengths, start, end, transitions, step) -> np.ndarray:
+    """Viterbi with `step(score)` giving each step's best score into every tag (the maximum over `from`
+    tags). The forward pass keeps only scores; the way back recomputes the one argmax it needs at each
+    position, B x n work, rather than storing B x n back-pointers at every step."""
     batch, steps, _ = emissions.shape
-    score = start + emissions[:, 0]
-    history = []
+    scores = np.empty((steps, batch, emissions.shape[2]), dtype=np.result_type(emissions, transitions))
+    scores[0] = start + emissions[:, 0]
     for t in range(1, steps):
-        best, previous = step(score)
-        score = np.where((t < lengths)[:, None], best + emissions[:, t], score)
-        history.append(previous)
-    current = (score + end).argmax(axis=1)
-    path = np.empty((batch, steps), dtype=np.int64)
+        scores[t] = step(scores[t - 1]) + emissions[:, t]  # rows past their end run on, unread
     rows = np.arange(batch)
+    current = (scores[lengths - 1, rows] + end).argmax(axis=1)
+    path = np.empty((batch, steps), dtype=np.int64)
     for t in range(steps - 1, -1, -1):
         path[:, t] = current
         if t > 0:
-            current = np.where(t < lengths, history[t - 1][rows, current], current)
+            previous = (scores[t - 1] + transitions[:, current].T).argmax(axis=1)
+            current = np.where(t < lengths, previous, current)
     return path

@@ -1,0 +1,199 @@
+"""Inference speed of a trained model: the ONNX engine, the torch engine and an earlier revision of slotfill
+side by side, in one run, on the same inputs.
+
+    python benchmarks/inference.py models/atis --baseline feb41d7
+    python benchmarks/inference.py models/sst2 --baseline feb41d7 --data ../shared/data/sst2/test.txt
+    python benchmarks/inference.py models/atis --quantize        # adds the int8 model (and its accuracy)
+
+For each side: cold `slotfill tag "..."` wall time (median of fresh processes), batched throughput over
+the test set (best of several passes), single-sentence latency p50/p99, the test figures, the network's
+FLOPs per sentence and the GFLOP/s reached. Each side runs in its own process; the rounds alternate the
+sides so that a busy machine slows them alike. The baseline revision runs from a `git worktree` and
+reads a copy of the model whose config.json keeps only the keys that revision knows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from common import ATIS, ROOT
+
+SENTENCE = "i want to fly from taipei to boston"
+
+
+def worker(model: str, engine: str, data: str, passes: int, calls: int) -> dict:
+    """One side, measured in this process: `engine` is onnx or torch, or `baseline` (the old `load`)."""
+    import slotfill.predict as predict
+    from slotfill.readers import read_atis, read_labelled
+
+    started = time.perf_counter()
+    predictor = predict.load(model) if engine == "baseline" else predict.load(model, engine)
+    load_seconds = time.perf_counter() - started
+    tagger = predictor.task == "tagger"
+    examples = read_atis(data) if tagger else read_labelled(data)
+    texts = [" ".join(e.tokens) for e in examples]
+    run = predictor.tag_batch if tagger else predictor.classify_batch
+    run(texts[:64])  # warm-up
+    best = float("inf")
+    for _ in range(passes):
+        started = time.perf_counter()
+        run(texts)
+        best = min(best, time.perf_counter() - started)
+    latencies = []
+    for i in range(calls):
+        started = time.perf_counter()
+        run([texts[i % len(texts)]])
+        latencies.append(time.perf_counter() - started)
+    latencies.sort()
+    metrics = predictor.evaluate(examples)
+    return {
+        "sentences_per_second": len(texts) / best,
+        "p50_ms": 1000 * latencies[len(latencies) // 2],
+        "p99_ms": 1000 * latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))],
+        "load_seconds": load_seconds,
+        "score": metrics["f1"] if tagger else metrics["accuracy"],
+        "tokens_per_sentence": sum(len(e.tokens) for e in examples) / len(examples),
+    }
+
+
+def cold_seconds(model: Path, engine: str, env: dict, runs: int) -> float:
+    """Median wall time of `slotfill tag/classify` in fresh processes."""
+    task = json.loads((model / "config.json").read_text())["task"]
+    command = [sys.executable, "-m", "slotfill", "tag" if task == "tagger" else "classify", "--model", str(model), SENTENCE]
+    if engine != "baseline":
+        command[4:4] = ["--engine", engine]
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        subprocess.run(command, env=env, check=True, capture_output=True)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def flops_per_token(model: Path) -> float:
+    """Multiply-adds x 2 of the network per token: word representations, recurrent layers, output layer
+    (the character CNN counted per token, an upper bound: it runs once per distinct word of a batch)."""
+    config = json.loads((model / "config.json").read_text())
+    vocab = json.loads((model / "vocab.json").read_text())
+    m = config["model"]
+    dims = {"learned": m["learned"]["dim"], "onehot": m["onehot"]["dim"], "word2vec": m["word2vec"]["dim"],
+            "hashed": m["hashed"]["dim"], "chars": m["chars"]["filters"]}
+    flops = 0.0
+    if "chars" in m["embeddings"]:
+        flops += 2 * m["chars"]["dim"] * m["chars"]["filters"] * m["chars"]["width"] * 8  # ~8 characters a word
+    if "hashed" in m["embeddings"]:
+        flops += m["hashed"]["dim"] * 8  # ~8 trigram vectors summed
+    gates = {"lstm": 4, "gru": 3, "rnn": 1}[m["cell"]]
+    size, hidden = sum(dims[e] for e in dict.fromkeys(m["embeddings"])), m["hidden_size"]
+    for _ in range(m["layers"]):
+        flops += 2 * 2 * gates * hidden * (size + hidden)  # two directions
+        size = 2 * hidden
+    outputs = len(vocab["tags"]) if config["task"] == "tagger" else 0
+    return flops + 2 * size * outputs
+
+
+def baseline_tree(revision: str, folder: Path) -> Path:
+    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(folder), revision], check=True, capture_output=True)
+    return folder
+
+
+def baseline_model(model: Path, tree: Path, folder: Path) -> Path:
+    """A copy of the model directory whose config.json the old revision accepts."""
+    script = ("import dataclasses, json, sys; from slotfill.config import Config\n"
+              "def keep(cls, raw):\n"
+              "    fields = {f.name: f.type for f in dataclasses.fields(cls)}\n"
+              "    hints = __import__('typing').get_type_hints(cls)\n"
+              "    return {k: keep(hints[k], v) if dataclasses.is_dataclass(hints[k]) else v for k, v in raw.items() if k in fields}\n"
+              "print(json.dumps(keep(Config, json.load(open(sys.argv[1])))))")
+    done = subprocess.run([sys.executable, "-c", script, str(model / "config.json")], env={"PYTHONPATH": str(tree)},
+                          check=True, capture_output=True, text=True)
+    shutil.copytree(model, folder, ignore=shutil.ignore_patterns("model.onnx"))
+    (folder / "config.json").write_text(done.stdout)
+    return folder
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("model", type=Path)
+    p.add_argument("--data", type=Path, default=ATIS / "test", help="test data [ATIS test]")
+    p.add_argument("--baseline", help="a git revision to compare with (e.g. feb41d7)")
+    p.add_argument("--engines", nargs="+", default=["onnx", "torch"])
+    p.add_argument("--quantize", action="store_true", help="also an int8 export of the model")
+    p.add_argument("--passes", type=int, default=5)
+    p.add_argument("--calls", type=int, default=1000)
+    p.add_argument("--cold", type=int, default=5)
+    p.add_argument("--rounds", type=int, default=2)
+    p.add_argument("--worker", metavar="ENGINE", help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.worker:
+        print(json.dumps(worker(str(args.model), args.worker, str(args.data), args.passes, args.calls)))
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        sides = {engine: (args.model.resolve(), engine, {"PYTHONPATH": str(ROOT)}) for engine in args.engines}
+        if args.quantize:
+            int8 = Path(tmp) / "int8"
+            shutil.copytree(args.model, int8)
+            subprocess.run([sys.executable, "-m", "slotfill", "export", str(int8), "--quantize"], check=True)
+            sides["onnx-int8"] = (int8, "onnx", {"PYTHONPATH": str(ROOT)})
+        if args.baseline:
+            tree = baseline_tree(args.baseline, Path(tmp) / "baseline")
+            sides[f"baseline {args.baseline}"] = (baseline_model(args.model, tree, Path(tmp) / "old-model"), "baseline", {"PYTHONPATH": str(tree)})
+        try:
+            results = measure(sides, args)
+        finally:
+            if args.baseline:
+                subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(Path(tmp) / "baseline")], capture_output=True)
+    report(results, flops_per_token(args.model), args)
+
+
+def measure(sides: dict, args: argparse.Namespace) -> dict:
+    import os
+
+    results: dict = {}
+    for round_ in range(args.rounds):
+        for name, (model, engine, env) in sides.items():
+            env = {**os.environ, **env}
+            command = [sys.executable, __file__, str(model), "--worker", engine, "--data", str(args.data),
+                       "--passes", str(args.passes), "--calls", str(args.calls)]
+            done = subprocess.run(command, env=env, check=True, capture_output=True, text=True)
+            found = json.loads(done.stdout.strip().splitlines()[-1])
+            found["cold_seconds"] = cold_seconds(model, engine, env, args.cold)
+            previous = results.get(name)
+            if previous is None:
+                results[name] = found
+            else:  # the best of the rounds for each figure
+                for key in ("sentences_per_second",):
+                    previous[key] = max(previous[key], found[key])
+                for key in ("p50_ms", "p99_ms", "cold_seconds", "load_seconds"):
+                    previous[key] = min(previous[key], found[key])
+            print(f"round {round_ + 1} {name}: " + json.dumps({k: round(v, 4) for k, v in found.items()}), flush=True)
+    return results
+
+
+def report(results: dict, flops_token: float, args: argparse.Namespace) -> None:
+    first = next(iter(results.values()))
+    flops = flops_token * first["tokens_per_sentence"]
+    print(f"\n{args.model} on {args.data} ({first['tokens_per_sentence']:.1f} tokens a sentence, "
+          f"{flops / 1e6:.2f} MFLOP a sentence), best of {args.rounds} rounds")
+    header = f"{'side':<22} {'cold tag (s)':>12} {'sentences/s':>12} {'p50 (ms)':>9} {'p99 (ms)':>9} {'GFLOP/s':>8} {'score':>7}"
+    print(header)
+    for name, r in results.items():
+        print(f"{name:<22} {r['cold_seconds']:12.3f} {r['sentences_per_second']:12,.0f} {r['p50_ms']:9.2f} "
+              f"{r['p99_ms']:9.2f} {flops * r['sentences_per_second'] / 1e9:8.1f} {100 * r['score']:7.2f}")
+    names = list(results)
+    for other in names[1:]:
+        a, b = results[names[0]], results[other]
+        print(f"{names[0]} vs {other}: throughput x{a['sentences_per_second'] / b['sentences_per_second']:.2f}, "
+              f"cold start x{b['cold_seconds'] / a['cold_seconds']:.2f} faster")
+
+
+if __name__ == "__main__":
+    main()
