@@ -180,3 +180,26 @@ def test_format_classification_table():
     assert lines[5] == ""
     assert lines[6].split() == ["gold/pred", "a", "b", "c"]
     assert [line.split() for line in lines[7:]] == [["a", "2", "1", "1"], ["b", "1", "2", "0"], ["c", "0", "1", "2"]]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_classification_metrics_equal_scikit_learn(seed):
+    """The figures scikit-learn gives (zero_division=0), on random labels with a class never predicted
+    and one never in the gold labels."""
+    import random
+
+    from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
+
+    rng = random.Random(seed)
+    labels = ["a", "b", "c", "d", "e"]
+    gold = [rng.choice("abcd") for _ in range(200)]
+    predicted = [rng.choice("abce") for _ in range(200)]
+    result = classification_metrics(gold, predicted, labels)
+    p, r, f, support = precision_recall_fscore_support(gold, predicted, labels=labels, zero_division=0)
+    assert result["accuracy"] == pytest.approx(accuracy_score(gold, predicted))
+    assert result["macro_f1"] == pytest.approx(f1_score(gold, predicted, labels=labels, average="macro", zero_division=0))
+    assert result["confusion"] == confusion_matrix(gold, predicted, labels=labels).tolist()
+    for i, label in enumerate(labels):
+        m = result["per_class"][label]
+        assert (m["precision"], m["recall"], m["f1"]) == pytest.approx((p[i], r[i], f[i]))
+        assert m["support"] == support[i]

@@ -33,7 +33,7 @@ AXES = {
 
 @contextlib.contextmanager
 def _quiet() -> Iterator[None]:
-    """Silence the exporter's notes on packed sequences, Python warnings and C++ log lines on stderr alike."""
+    """Silence the exporters' notes (Python warnings, logging and C++ log lines on stderr alike)."""
     sys.stderr.flush()
     saved = os.dup(2)
     with open(os.devnull, "w") as devnull, warnings.catch_warnings():
@@ -79,7 +79,8 @@ def export_onnx(predictor: Predictor, path: str | Path, weights_sha256: str, qua
         if quantize:
             from onnxruntime.quantization import QuantType, quantize_dynamic
 
-            quantize_dynamic(network, Path(tmp) / "int8.onnx", weight_type=QuantType.QInt8)
+            with _quiet():  # its advice to pre-process the graph first
+                quantize_dynamic(network, Path(tmp) / "int8.onnx", weight_type=QuantType.QInt8)
             network = Path(tmp) / "int8.onnx"
         proto = onnx.load(str(network))
     metadata = {"slotfill_version": __version__, "slotfill_format": FORMAT, "weights_sha256": weights_sha256,
