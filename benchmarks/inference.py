@@ -64,6 +64,25 @@ def worker(model: str, engine: str, data: str, passes: int, calls: int) -> dict:
     }
 
 
+def agreement(model: Path, data: Path) -> str:
+    """Both engines of this revision over the whole test set: sentences whose tags, intent or label
+    differ, and the largest difference of a probability."""
+    from slotfill.predict import load
+    from slotfill.readers import read_atis, read_labelled
+
+    onnx, torch = load(model, "onnx"), load(model, "torch")
+    tagger = onnx.task == "tagger"
+    texts = [" ".join(e.tokens) for e in (read_atis(data) if tagger else read_labelled(data))]
+    a, b = (onnx.tag_batch(texts), torch.tag_batch(texts)) if tagger else (onnx.classify_batch(texts), torch.classify_batch(texts))
+    if tagger:
+        differ = sum(x["tags"] != y["tags"] or x.get("intent", {}).get("label") != y.get("intent", {}).get("label") for x, y in zip(a, b))
+        gap = max((abs(x["intent"]["score"] - y["intent"]["score"]) for x, y in zip(a, b) if "intent" in x), default=0.0)
+    else:
+        differ = sum(x["label"] != y["label"] for x, y in zip(a, b))
+        gap = max(abs(x["scores"][k] - y["scores"][k]) for x, y in zip(a, b) for k in x["scores"])
+    return f"onnx vs torch over {len(texts)} sentences: {differ} differ, largest probability difference {gap:.2e}"
+
+
 def cold_seconds(model: Path, engine: str, env: dict, runs: int) -> float:
     """Median wall time of `slotfill tag/classify` in fresh processes."""
     task = json.loads((model / "config.json").read_text())["task"]
@@ -152,6 +171,8 @@ def main() -> None:
             if args.baseline:
                 subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(Path(tmp) / "baseline")], capture_output=True)
     report(results, flops_per_token(args.model), args)
+    if {"onnx", "torch"} <= set(args.engines):
+        print(agreement(args.model, args.data))
 
 
 def measure(sides: dict, args: argparse.Namespace) -> dict:
