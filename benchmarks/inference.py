@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import ATIS, ROOT
+from common import ATIS, ROOT, sentences_per_second
 
 SENTENCE = "i want to fly from taipei to boston"
 
@@ -41,12 +41,7 @@ def worker(model: str, engine: str, data: str, passes: int, calls: int) -> dict:
     examples = read_atis(data) if tagger else read_labelled(data)
     texts = [" ".join(e.tokens) for e in examples]
     run = predictor.tag_batch if tagger else predictor.classify_batch
-    run(texts[:64])  # warm-up
-    best = float("inf")
-    for _ in range(passes):
-        started = time.perf_counter()
-        run(texts)
-        best = min(best, time.perf_counter() - started)
+    throughput = sentences_per_second(run, texts, passes)
     latencies = []
     for i in range(calls):
         started = time.perf_counter()
@@ -55,7 +50,7 @@ def worker(model: str, engine: str, data: str, passes: int, calls: int) -> dict:
     latencies.sort()
     metrics = predictor.evaluate(examples)
     return {
-        "sentences_per_second": len(texts) / best,
+        "sentences_per_second": throughput,
         "p50_ms": 1000 * latencies[len(latencies) // 2],
         "p99_ms": 1000 * latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))],
         "load_seconds": load_seconds,
