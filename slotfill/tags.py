@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import NamedTuple
 
 OUTSIDE = "O"
@@ -14,6 +15,7 @@ class Span(NamedTuple):
     end: int  # one past the last token
 
 
+@lru_cache(maxsize=65536)
 def split_tag(tag: str) -> tuple[str, str]:
     """`B-fromloc.city_name` -> ("B", "fromloc.city_name"); `O` -> ("O", "")."""
     if tag == OUTSIDE:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 from typing import NamedTuple
 
 # combining marks (decomposed accents), variation selectors and the zero-width joiner
@@ -35,6 +36,7 @@ def tokenize(text: str, lowercase: bool = True) -> list[Token]:
     ]
 
 
+@lru_cache(maxsize=200_000)
 def normalize(word: str, lowercase: bool = True, digits: bool = False) -> str:
     """The form a word takes in the vocabulary: NFC, optionally lowercased, digits mapped to 0."""
     word = unicodedata.normalize("NFC", word)

@@ -50,7 +50,10 @@ class Vocab:
         return found
 
     def ids(self, items: Iterable[str]) -> list[int]:
-        return [self.id(w) for w in items]
+        if self.unk_id is None:
+            return [self.stoi[w] for w in items]
+        get, unk = self.stoi.get, self.unk_id
+        return [get(w, unk) for w in items]
 
     def to_json(self) -> dict:
         return {"specials": list(self.specials), "items": self.itos[len(self.specials):]}
