@@ -43,7 +43,8 @@ def request_bytes(path: str, port: int, text: str) -> bytes:
 
 def start_server(args: argparse.Namespace) -> tuple[subprocess.Popen, int]:
     command = [sys.executable, "-m", "slotfill", "serve", *args.models, "--host", HOST, "--port", "0",
-               "--engine", args.engine, "--batch-wait-ms", str(args.batch_wait_ms), "--max-batch", str(args.max_batch)]
+               "--engine", args.engine, "--batch-wait-ms", str(args.batch_wait_ms), "--max-batch", str(args.max_batch),
+               "--threads", str(args.threads)]
     server = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     line = server.stdout.readline()
     if not line.startswith("serving"):
@@ -128,6 +129,9 @@ def main() -> None:
     parser.add_argument("--engine", default="auto")
     parser.add_argument("--batch-wait-ms", type=float, default=2.0)
     parser.add_argument("--max-batch", type=int, default=64)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--compare", action="store_true",
+                        help="Then time the model alone in this process (batches of the server's mean size, same threads).")
     args = parser.parse_args()
     try:
         import uvloop
@@ -157,8 +161,33 @@ def main() -> None:
     print(f"requests/s {done / elapsed:,.0f}   latency p50 {1000 * statistics.median(lat):.1f} ms  "
           f"p95 {1000 * percentile(lat, 0.95):.1f} ms  p99 {1000 * percentile(lat, 0.99):.1f} ms   "
           f"non-2xx {non_2xx}   failed {stats.failed}")
-    print(f"mean batch {(after[1] - before[1]) / max(batches, 1):.1f} sentences ({batches:,} batches); "
-          f"server exit status {status}")
+    mean_batch = (after[1] - before[1]) / max(batches, 1)
+    print(f"mean batch {mean_batch:.1f} sentences ({batches:,} batches); server exit status {status}")
+    if args.compare:
+        alone = model_alone(args, max(1, round(mean_batch)))
+        print(f"the model alone, batches of {round(mean_batch)} on {args.threads} thread(s): {alone:,.0f} sentences/s; "
+              f"the server answered {done / elapsed / alone:.0%} of that")
+
+
+def model_alone(args: argparse.Namespace, batch: int) -> float:
+    """Sentences/s of the served model's batched call, in this process, over the same sentences."""
+    import os
+
+    os.environ["OMP_NUM_THREADS"] = str(args.threads)
+    from slotfill.predict import load
+
+    predictor = load(args.models[0].partition("=")[2] or args.models[0], engine=args.engine)
+    run = predictor.tag_batch if predictor.task == "tagger" else predictor.classify_batch
+    texts = sentences()
+    chunks = [texts[k:k + batch] for k in range(0, len(texts), batch)]
+    run(chunks[0])  # warm-up
+    best = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        for chunk in chunks:
+            run(chunk)
+        best = min(best, time.perf_counter() - started)
+    return len(texts) / best
 
 
 def _batches(port: int) -> tuple[int, int]:

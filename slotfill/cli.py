@@ -232,14 +232,18 @@ def embed(corpus, output, dim, window, min_count, epochs, algorithm, seed, vecto
 @click.option("--max-batch", default=64, show_default=True, help="Most sentences in one model call.")
 @click.option("--max-texts", default=1000, show_default=True, help="Most texts in one request.")
 @click.option("--max-chars", default=10_000, show_default=True, help="Longest text accepted, in characters.")
-def serve(models, host, port, engine, batch_wait_ms, max_batch, max_texts, max_chars) -> None:
+@click.option("--threads", default=1, show_default=True, help="Threads for each model call (one leaves the other cores to HTTP).")
+def serve(models, host, port, engine, batch_wait_ms, max_batch, max_texts, max_chars, threads) -> None:
     """Serve MODEL_DIR (or NAME=MODEL_DIR, several) over HTTP: a JSON API and a page to try them."""
+    import os
+
+    if min(max_batch, max_texts, max_chars, threads) < 1 or batch_wait_ms < 0:
+        raise SlotfillError("--max-batch, --max-texts, --max-chars and --threads must be positive, --batch-wait-ms not negative")
+    os.environ["OMP_NUM_THREADS"] = str(threads)  # read by the inference runtime when it loads, below
     from .predict import load
     from .server.app import Limits, create_app, model_specs
     from .server.app import serve as run
 
-    if max_batch < 1 or max_texts < 1 or max_chars < 1 or batch_wait_ms < 0:
-        raise SlotfillError("--max-batch, --max-texts and --max-chars must be positive, --batch-wait-ms not negative")
     predictors = {name: load(directory, engine=engine) for name, directory in model_specs(models).items()}
     app = create_app(predictors, Limits(max_texts, max_chars), max_batch, batch_wait_ms)
     names = ", ".join(f"{name} ({p.task}, {p.engine})" for name, p in predictors.items())

@@ -208,7 +208,7 @@ def create_app(
         for model in served.values():
             await model.batcher.stop()
 
-    app = FastAPI(title="slotfill", version=_version(), lifespan=lifespan, docs_url=None, redoc_url=None)
+    app = FastAPI(title="slotfill", version=_version(), lifespan=lifespan, docs_url=None, redoc_url=None, telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False})
 
     @app.exception_handler(BadRequest)
     async def bad_request(_request: Request, err: BadRequest) -> Response:
