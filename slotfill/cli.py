@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from .errors import SlotfillError
+from .server import BATCH_WAIT_MS, MAX_BATCH, MAX_CHARS, MAX_TEXTS
 
 PROJECT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = PROJECT / "configs" / "flights.toml"
@@ -228,10 +229,10 @@ def embed(corpus, output, dim, window, min_count, epochs, algorithm, seed, vecto
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: every interface).")
 @click.option("--port", default=8000, show_default=True, help="Port to listen on (0: any free port).")
 @click.option("--engine", type=click.Choice(["auto", "onnx", "torch"]), default="auto", show_default=True)
-@click.option("--batch-wait-ms", default=2.0, show_default=True, help="How long a request may wait for others to batch with.")
-@click.option("--max-batch", default=64, show_default=True, help="Most sentences in one model call.")
-@click.option("--max-texts", default=1000, show_default=True, help="Most texts in one request.")
-@click.option("--max-chars", default=10_000, show_default=True, help="Longest text accepted, in characters.")
+@click.option("--batch-wait-ms", default=BATCH_WAIT_MS, show_default=True, help="How long a request may wait for others to batch with.")
+@click.option("--max-batch", default=MAX_BATCH, show_default=True, help="Most sentences in one model call.")
+@click.option("--max-texts", default=MAX_TEXTS, show_default=True, help="Most texts in one request.")
+@click.option("--max-chars", default=MAX_CHARS, show_default=True, help="Longest text accepted, in characters.")
 @click.option("--threads", default=1, show_default=True, help="Threads for each model call (one leaves the other cores to HTTP).")
 def serve(models, host, port, engine, batch_wait_ms, max_batch, max_texts, max_chars, threads) -> None:
     """Serve MODEL_DIR (or NAME=MODEL_DIR, several) over HTTP: a JSON API and a page to try them."""
@@ -249,7 +250,7 @@ def serve(models, host, port, engine, batch_wait_ms, max_batch, max_texts, max_c
     names = ", ".join(f"{name} ({p.task}, {p.engine})" for name, p in predictors.items())
 
     def announce(url: str) -> None:
-        click.echo(f"serving {names} at {url} (API docs at {url}docs); Ctrl-C stops", nl=True)
+        click.echo(f"serving {names} at {url} (API docs at {url}docs); Ctrl-C stops")
         sys.stdout.flush()
 
     run(app, host, port, announce)

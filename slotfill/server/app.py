@@ -1,7 +1,7 @@
 """The FastAPI app over loaded predictors: /tag, /classify, /model/parse (Rasa NLU), /health, the page and /docs.
 
-Request bodies are parsed and checked here (not by pydantic models, which cost more per request than the
-model does per sentence); the OpenAPI schemas in `openapi.py` document them for /docs.
+Request bodies are parsed and checked here by hand, not by pydantic models: little work per request, and
+every error answered as `{"error": "..."}`; the OpenAPI schemas in `openapi.py` document them for /docs.
 """
 
 from __future__ import annotations
@@ -22,13 +22,9 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.exceptions import HTTPException
 
 from ..errors import SlotfillError
-from . import openapi
+from . import BATCH_WAIT_MS, MAX_BATCH, MAX_CHARS, MAX_TEXTS, openapi
 from .batching import MicroBatcher
 
-MAX_TEXTS = 1000
-MAX_CHARS = 10_000
-MAX_BATCH = 64
-BATCH_WAIT_MS = 2.0
 _NAME = re.compile(r"[A-Za-z0-9._-]+")
 
 
@@ -208,7 +204,8 @@ def create_app(
         for model in served.values():
             await model.batcher.stop()
 
-    app = FastAPI(title="slotfill", version=_version(), lifespan=lifespan, docs_url=None, redoc_url=None, telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False})
+    off = {"tracing": False, "metrics": False, "logs": False, "operation_spans": False}  # no per-request OpenTelemetry
+    app = FastAPI(title="slotfill", version=_version(), lifespan=lifespan, docs_url=None, redoc_url=None, telemetry=off)
 
     @app.exception_handler(BadRequest)
     async def bad_request(_request: Request, err: BadRequest) -> Response:

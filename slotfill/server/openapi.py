@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from . import MAX_CHARS, MAX_TEXTS
+
 _STR = {"type": "string"}
 _NUM = {"type": "number"}
 _INT = {"type": "integer"}
@@ -11,10 +13,11 @@ ERROR = {"type": "object", "properties": {"error": _STR}, "required": ["error"]}
 
 TEXTS_REQUEST = {
     "type": "object",
-    "description": "One `text` (the answer is one object) or a list of `texts` (the answer is a list).",
+    "description": "One `text` (the answer is one object) or a list of `texts` (the answer is a list). "
+                   f"Limits by default (`slotfill serve --max-chars --max-texts`): {MAX_CHARS} characters, {MAX_TEXTS} texts.",
     "properties": {
-        "text": {**_STR, "maxLength": 10000},
-        "texts": {"type": "array", "items": {**_STR, "maxLength": 10000}, "maxItems": 1000},
+        "text": _STR,
+        "texts": {"type": "array", "items": _STR},
         "model": _MODEL,
     },
 }
@@ -108,7 +111,7 @@ CLASSIFY = _operation(
 PARSE = _operation(
     "One message in, Rasa NLU's answer out: a client written for a Rasa NLU server works unchanged. "
     "Slots are the entities; a classifier's label is the intent.",
-    {"type": "object", "properties": {"text": {**_STR, "maxLength": 10000}, "model": _MODEL}, "required": ["text"]},
+    {"type": "object", "properties": {"text": _STR, "model": _MODEL}, "required": ["text"]},
     {"text": "fly from Taipei to Boston"}, PARSED,
     {"text": "fly from Taipei to Boston", "intent": {"name": "atis_flight", "confidence": 0.998},
      "intent_ranking": [{"name": "atis_flight", "confidence": 0.998}],
