@@ -216,6 +216,10 @@ def create_app(
         message = {404: f"no such endpoint: {request.url.path}", 405: f"{request.method} is not allowed on {request.url.path}"}
         return _error(message.get(err.status_code, str(err.detail)), err.status_code)
 
+    @app.exception_handler(Exception)
+    async def internal_error(_request: Request, err: Exception) -> Response:  # a bug: logged, answered as JSON
+        return _error(f"internal error ({err.__class__.__name__})", 500)
+
     def model_of(data: dict, task: str | None) -> Served:
         name = data.get("model", default)
         if not isinstance(name, str):
