@@ -19,7 +19,6 @@ import subprocess
 import sys
 import time
 import urllib.request
-from pathlib import Path
 
 from common import ATIS, ROOT
 

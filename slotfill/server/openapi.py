@@ -1,4 +1,5 @@
-"""OpenAPI schemas of the request and response bodies, which the app parses by hand (see app.py)."""
+"""The OpenAPI document of the API, written out: the app parses bodies by hand and routes without FastAPI's
+per-route machinery (see app.py), so nothing is generated from type hints."""
 
 from __future__ import annotations
 
@@ -82,11 +83,12 @@ def _json(schema: dict, example=None) -> dict:
 _ERRORS = {"4XX": {"description": "Bad input, named in `error`", **_json(ERROR, {"error": "'text' is empty"})}}
 
 
-def _operation(description: str, request: dict, request_example, response: dict, response_example) -> dict:
+def _operation(summary: str, description: str, request: dict, request_example, response: dict, response_example) -> dict:
     return {
+        "summary": summary,
         "description": description,
-        "openapi_extra": {"requestBody": {"required": True, **_json(request, request_example)}},
-        "responses": {200: {"description": "OK", **_json(response, response_example)}, **_ERRORS},
+        "requestBody": {"required": True, **_json(request, request_example)},
+        "responses": {"200": {"description": "OK", **_json(response, response_example)}, **_ERRORS},
     }
 
 
@@ -98,17 +100,20 @@ _TAG_EXAMPLE = {
     "intent": {"label": "atis_flight", "score": 0.998},
 }
 TAG = _operation(
+    "Tag slots (and the intent)",
     "Slots (and intent) of `text`, or of each of `texts`, as `slotfill tag --json` prints them.",
     TEXTS_REQUEST, {"text": "fly from Taipei to Boston"},
     {"oneOf": [TAGGED, {"type": "array", "items": TAGGED}]}, _TAG_EXAMPLE,
 )
 CLASSIFY = _operation(
+    "Classify sentences",
     "Label and class probabilities of `text`, or of each of `texts`, as `slotfill classify --json` prints them.",
     TEXTS_REQUEST, {"texts": ["a gripping, funny film"]},
     {"oneOf": [CLASSIFIED, {"type": "array", "items": CLASSIFIED}]},
     [{"text": "a gripping, funny film", "label": "positive", "scores": {"negative": 0.01, "positive": 0.99}}],
 )
 PARSE = _operation(
+    "Parse one message (Rasa NLU's answer shape)",
     "One message in, Rasa NLU's answer out: a client written for a Rasa NLU server works unchanged. "
     "Slots are the entities; a classifier's label is the intent.",
     {"type": "object", "properties": {"text": _STR, "model": _MODEL}, "required": ["text"]},
@@ -118,5 +123,16 @@ PARSE = _operation(
      "entities": [{"entity": "fromloc.city_name", "value": "Taipei", "start": 9, "end": 15,
                    "confidence_entity": None, "extractor": "slotfill"}]},
 )
-HEALTH = {"description": "Status, the models served (name, task, engine, labels) and the limits.",
-          "responses": {200: {"description": "OK", **_json(HEALTH_BODY)}}}
+HEALTH = {"summary": "Status and the models served",
+          "description": "Status, the models served (name, task, engine, labels) and the limits.",
+          "responses": {"200": {"description": "OK", **_json(HEALTH_BODY)}}}
+
+
+def document(version: str) -> dict:
+    """The OpenAPI 3.1 document served at /openapi.json."""
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "slotfill", "version": version},
+        "paths": {"/tag": {"post": TAG}, "/classify": {"post": CLASSIFY}, "/model/parse": {"post": PARSE},
+                  "/health": {"get": HEALTH}},
+    }
