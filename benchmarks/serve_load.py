@@ -13,12 +13,14 @@ import argparse
 import asyncio
 import itertools
 import json
+import os
 import signal
 import statistics
 import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
 from common import ATIS, ROOT
 
@@ -145,9 +147,9 @@ def main() -> None:
         requests = [request_bytes(args.endpoint, port, text) for text in sentences()]
         asyncio.run(drive(port, requests, args.clients, args.warmup, args.seconds, None))
         stats = Stats()
-        before = _batches(port)
+        before, cpu_before = _batches(port), cpu_seconds(server.pid)
         elapsed = asyncio.run(drive(port, requests, args.clients, args.requests, args.seconds, stats))
-        after = _batches(port)
+        after, cpu_after = _batches(port), cpu_seconds(server.pid)
     finally:
         server.send_signal(signal.SIGTERM)
         status = server.wait(timeout=30)
@@ -161,17 +163,25 @@ def main() -> None:
           f"p95 {1000 * percentile(lat, 0.95):.1f} ms  p99 {1000 * percentile(lat, 0.99):.1f} ms   "
           f"non-2xx {non_2xx}   failed {stats.failed}")
     mean_batch = (after[1] - before[1]) / max(batches, 1)
-    print(f"mean batch {mean_batch:.1f} sentences ({batches:,} batches); server exit status {status}")
+    cpu = f"; server CPU {1e6 * (cpu_after - cpu_before) / done:.0f} µs per request" if cpu_before is not None else ""
+    print(f"mean batch {mean_batch:.1f} sentences ({batches:,} batches){cpu}; server exit status {status}")
     if args.compare:
-        alone = model_alone(args, max(1, round(mean_batch)))
-        print(f"the model alone, batches of {round(mean_batch)} on {args.threads} thread(s): {alone:,.0f} sentences/s; "
-              f"the server answered {done / elapsed / alone:.0%} of that")
+        rate, cpu_each = model_alone(args, max(1, round(mean_batch)))
+        print(f"the model alone, batches of {round(mean_batch)} on {args.threads} thread(s): {rate:,.0f} sentences/s, "
+              f"{1e6 * cpu_each:.0f} µs CPU per sentence; the server answered {done / elapsed / rate:.0%} of that rate")
 
 
-def model_alone(args: argparse.Namespace, batch: int) -> float:
-    """Sentences/s of the served model's batched call, in this process, over the same sentences."""
-    import os
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a process so far (Linux), which a busy shared machine distorts less than rates."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
+
+def model_alone(args: argparse.Namespace, batch: int) -> tuple[float, float]:
+    """(sentences/s, CPU seconds per sentence) of the served model's batched call, here, on the same sentences."""
     os.environ["OMP_NUM_THREADS"] = str(args.threads)
     from slotfill.predict import load
 
@@ -180,13 +190,14 @@ def model_alone(args: argparse.Namespace, batch: int) -> float:
     texts = sentences()
     chunks = [texts[k:k + batch] for k in range(0, len(texts), batch)]
     run(chunks[0])  # warm-up
-    best = float("inf")
+    best = best_cpu = float("inf")
     for _ in range(3):
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         for chunk in chunks:
             run(chunk)
         best = min(best, time.perf_counter() - started)
-    return len(texts) / best
+        best_cpu = min(best_cpu, time.process_time() - cpu)
+    return len(texts) / best, best_cpu / len(texts)
 
 
 def _batches(port: int) -> tuple[int, int]:
