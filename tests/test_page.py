@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import re
 import shutil
 import subprocess
 import time
@@ -27,20 +26,22 @@ class Browser:
             [CHROMIUM, "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-extensions",
              "--remote-debugging-port=0", "--remote-debugging-address=127.0.0.1", f"--user-data-dir={profile}",
              "--window-size=1000,700", "about:blank"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
-        port = self._devtools_port()
+        port = self._devtools_port(profile / "DevToolsActivePort")
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10) as answer:
             page = next(t for t in json.load(answer) if t["type"] == "page")
         self.ws = websocket.create_connection(page["webSocketDebuggerUrl"], timeout=30, suppress_origin=True)
         self.ids = itertools.count(1)
 
-    def _devtools_port(self) -> int:
-        for line in self.process.stderr:  # "DevTools listening on ws://127.0.0.1:PORT/devtools/browser/..."
-            match = re.search(r"DevTools listening on ws://127\.0\.0\.1:(\d+)/", line)
-            if match:
-                return int(match.group(1))
-        raise AssertionError(f"chromium did not start (status {self.process.wait()})")
+    def _devtools_port(self, announced, seconds: float = 60) -> int:
+        """The port chromium picked, from the file it writes in its profile once DevTools listens."""
+        deadline = time.monotonic() + seconds
+        while not (announced.is_file() and announced.read_text().strip()):
+            assert self.process.poll() is None, f"chromium stopped (status {self.process.returncode})"
+            assert time.monotonic() < deadline, "chromium did not open its DevTools port"
+            time.sleep(0.05)
+        return int(announced.read_text().splitlines()[0])
 
     def send(self, method: str, **params) -> dict:
         message_id = next(self.ids)

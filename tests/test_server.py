@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from http.client import HTTPConnection
 
 import httpx
 import pytest
@@ -222,12 +223,17 @@ def test_wrong_endpoint_and_method(http):
 def test_body_too_large_is_refused_before_it_is_read(server):
     """A Content-Length past the largest valid request: 413 at once, the body never sent."""
     host, port = server.url[len("http://"):-1].split(":")
-    with socket.create_connection((host, int(port)), timeout=30) as conn:
-        conn.sendall(b"POST /tag HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                     b"Content-Length: 999999999999\r\n\r\n")
-        reply = conn.recv(65536).decode()
-    assert reply.startswith("HTTP/1.1 413")
-    assert '{"error": "the body is larger than' in reply
+    conn = HTTPConnection(host, int(port), timeout=30)
+    try:
+        conn.putrequest("POST", "/tag")
+        conn.putheader("Content-Type", "application/json")
+        conn.putheader("Content-Length", "999999999999")
+        conn.endheaders()
+        answer = conn.getresponse()
+        assert answer.status == 413
+        assert json.loads(answer.read())["error"].startswith("the body is larger than")
+    finally:
+        conn.close()
 
 
 def test_concurrent_good_and_bad_requests(server, trained_tagger):
