@@ -1,4 +1,4 @@
-"""The `slotfill` command: train, tag, classify, evaluate, export, info, embed (heavy imports inside commands)."""
+"""The `slotfill` command: train, tag, classify, evaluate, export, info, embed, serve (heavy imports inside commands)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from .errors import SlotfillError
+from .server import BATCH_WAIT_MS, MAX_BATCH, MAX_CHARS, MAX_TEXTS
 
 PROJECT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = PROJECT / "configs" / "flights.toml"
@@ -247,3 +248,37 @@ def embed(corpus, output, dim, window, min_count, epochs, algorithm, seed, vecto
             raise SlotfillError(f"{word!r} is not in the vectors", vectors or output)
         for neighbour, score in wv.most_similar(word, topn=top):
             click.echo(f"{score:.3f}  {neighbour}")
+
+
+@main.command()
+@click.argument("models", nargs=-1, required=True, metavar="MODEL_DIR...")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: every interface).")
+@click.option("--port", default=8000, show_default=True, help="Port to listen on (0: any free port).")
+@click.option("--engine", type=click.Choice(["auto", "onnx", "torch"]), default="auto", show_default=True,
+              help="Inference runtime: onnx (no PyTorch), torch, or auto (ONNX where the model has it).")
+@click.option("--batch-wait-ms", default=BATCH_WAIT_MS, show_default=True, help="How long a request may wait for others to batch with.")
+@click.option("--max-batch", default=MAX_BATCH, show_default=True, help="Most sentences in one model call.")
+@click.option("--max-texts", default=MAX_TEXTS, show_default=True, help="Most texts in one request.")
+@click.option("--max-chars", default=MAX_CHARS, show_default=True, help="Longest text accepted, in characters.")
+@click.option("--threads", default=1, show_default=True, help="Threads for each model call (one leaves the other cores to HTTP).")
+def serve(models, host, port, engine, batch_wait_ms, max_batch, max_texts, max_chars, threads) -> None:
+    """Serve MODEL_DIR (or NAME=MODEL_DIR, several) over HTTP: a JSON API and a page to try them."""
+    import os
+
+    if min(max_batch, max_texts, max_chars, threads) < 1 or batch_wait_ms < 0:
+        raise SlotfillError("--max-batch, --max-texts, --max-chars and --threads must be positive, --batch-wait-ms not negative")
+    os.environ["OMP_NUM_THREADS"] = str(threads)  # read by the inference runtime when it loads, below
+    from .predict import load
+    from .server.app import Limits, create_app, model_specs
+    from .server.app import serve as run
+
+    predictors = {name: load(directory, engine=engine) for name, directory in model_specs(models).items()}
+    app = create_app(predictors, Limits(max_texts, max_chars), max_batch, batch_wait_ms)
+    names = ", ".join(f"{name} ({p.task}, {p.engine})" for name, p in predictors.items())
+
+    def announce(url: str) -> None:
+        click.echo(f"serving {names} at {url} (API docs at {url}docs); Ctrl-C stops")
+        sys.stdout.flush()
+
+    run(app, host, port, announce)
+    click.echo("stopped", err=True)

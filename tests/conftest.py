@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +21,7 @@ torch.set_num_threads(1)
 PROJECT = Path(__file__).resolve().parent.parent
 DATA = PROJECT / "data"
 FLIGHTS_CONFIG = PROJECT / "configs" / "flights.toml"
+SLOTFILL = Path(sys.executable).parent / "slotfill"
 
 TAGGER_TRAIN_LINES = 80
 TAGGER_DEV_LINES = 20
@@ -158,3 +166,41 @@ def trained_classifier(tmp_path_factory, small_data) -> Trained:
     settings = classifier_overrides(small_data.reviews_train, small_data.reviews_dev)
     predictor, metrics = train(load_config(None, settings), directory)
     return Trained(directory, predictor, metrics)
+
+
+@dataclass
+class RunningServer:
+    process: subprocess.Popen
+    url: str
+    stderr: object
+
+    def stop(self, sig: int = signal.SIGTERM) -> tuple[int, str]:
+        """Send `sig`; (exit status, what the server wrote to stderr)."""
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+        status = self.process.wait(timeout=30)
+        self.stderr.seek(0)
+        return status, self.stderr.read()
+
+
+def start_server(*args) -> RunningServer:
+    """`slotfill serve ARGS --port 0` in a subprocess, returned once it answers /health."""
+    stderr = tempfile.TemporaryFile(mode="w+")  # a file, not a pipe: a full pipe would block the server
+    process = subprocess.Popen([str(SLOTFILL), "serve", *map(str, args), "--port", "0"],
+                               stdout=subprocess.PIPE, stderr=stderr, text=True)
+    line = process.stdout.readline()
+    match = re.search(r"http://127\.0\.0\.1:\d+/", line)
+    server = RunningServer(process, match.group() if match else "", stderr)
+    if not match:
+        status, err = server.stop()
+        raise AssertionError(f"slotfill serve did not start (status {status}): {line!r} {err}")
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(server.url + "health", timeout=5):
+                return server
+        except OSError:
+            if time.monotonic() > deadline:
+                server.stop(signal.SIGKILL)
+                raise
+            time.sleep(0.05)

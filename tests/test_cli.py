@@ -45,7 +45,7 @@ def assert_error(result, *names: str) -> str:
 def test_console_script_is_installed():
     done = subprocess.run([str(SLOTFILL), "--help"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
-    for command in ("train", "tag", "classify", "evaluate", "info", "embed"):
+    for command in ("train", "tag", "classify", "evaluate", "info", "embed", "serve"):
         assert command in done.stdout
     version = subprocess.run([str(SLOTFILL), "--version"], capture_output=True, text=True, timeout=60)
     assert version.returncode == 0 and "0.1.0" in version.stdout

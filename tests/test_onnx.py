@@ -275,6 +275,10 @@ def test_onnx_cli_never_imports_torch(trained_tagger, trained_classifier, small_
         imported = {line.split("|")[-1].strip().split(".")[0] for line in done.stderr.splitlines() if "|" in line}
         assert "onnxruntime" in imported and "slotfill" in imported
         assert not imported & set(HEAVY), (args, imported & set(HEAVY))
+    server = subprocess.run([sys.executable, "-c", "import sys, slotfill.server.app, slotfill.predict, slotfill.runtime; "
+                             "print(sorted({m.split('.')[0] for m in sys.modules}))"], capture_output=True, text=True, timeout=120)
+    assert server.returncode == 0 and "fastapi" in server.stdout
+    assert not any(f"'{name}'" in server.stdout for name in HEAVY), server.stdout
     torch_done = subprocess.run([sys.executable, "-X", "importtime", "-m", "slotfill", "tag", "--engine", "torch",
                                  "--model", str(trained_tagger.directory), TEXTS[1]], capture_output=True, text=True, timeout=120)
     assert "torch" in {line.split("|")[-1].strip().split(".")[0] for line in torch_done.stderr.splitlines() if "|" in line}

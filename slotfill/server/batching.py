@@ -1,0 +1,118 @@
+"""Micro-batching: concurrent requests gathered for a few milliseconds and run through the model as one batch."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from ..errors import SlotfillError
+
+
+class MicroBatcher:
+    """Queues lists of texts; one worker runs `predict` (texts -> results) on up to `max_batch` texts at a time.
+
+    A batch leaves when it holds `max_batch` texts or when its oldest request has waited `wait` seconds.
+    `predict` runs in one background thread, one call at a time, so the event loop keeps serving meanwhile.
+    """
+
+    def __init__(self, predict: Callable[[list[str]], list], max_batch: int = 64, wait: float = 0.002):
+        self.predict, self.max_batch, self.wait = predict, max_batch, wait
+        self.batches = self.texts = 0
+        self._pending: deque[tuple[list[str], asyncio.Future, float]] = deque()
+        self._size = 0
+        self._arrived: asyncio.Event | None = None
+        self._full: asyncio.Event | None = None
+        self._worker: asyncio.Task | None = None
+        self._executor: ThreadPoolExecutor | None = None
+
+    def start(self) -> None:
+        self._arrived, self._full = asyncio.Event(), asyncio.Event()
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="slotfill-model")
+        self._worker = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._worker is not None:
+            self._worker.cancel()
+            try:
+                await self._worker
+            except asyncio.CancelledError:
+                pass
+        for _, future, _ in self._pending:
+            future.cancel()
+        self._pending.clear()
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+
+    def submit(self, texts: list[str]) -> asyncio.Future:
+        """A future for the results of `texts`, in order; a SlotfillError names the request's own sentence."""
+        future = asyncio.get_running_loop().create_future()
+        self._pending.append((texts, future, time.monotonic()))
+        self._size += len(texts)
+        self._arrived.set()
+        if self._size >= self.max_batch:
+            self._full.set()
+        return future
+
+    def _take(self) -> list[tuple[list[str], asyncio.Future, float]]:
+        """The oldest requests up to `max_batch` texts (at least one request, however large)."""
+        taken, size = [], 0
+        while self._pending and (not taken or size + len(self._pending[0][0]) <= self.max_batch):
+            item = self._pending.popleft()
+            taken.append(item)
+            size += len(item[0])
+        self._size -= size
+        if not self._pending:
+            self._arrived.clear()
+        if self._size < self.max_batch:
+            self._full.clear()
+        return taken
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await self._arrived.wait()
+            remaining = self._pending[0][2] + self.wait - time.monotonic()
+            if self._size < self.max_batch and remaining > 0:
+                try:
+                    await asyncio.wait_for(self._full.wait(), remaining)
+                except TimeoutError:
+                    pass
+            batch = [item for item in self._take() if not item[1].done()]  # skip clients that went away
+            if not batch:
+                continue
+            outcomes = await loop.run_in_executor(self._executor, self._predict_all, [texts for texts, _, _ in batch])
+            self.batches += 1
+            self.texts += sum(len(texts) for texts, _, _ in batch)
+            for (_, future, _), outcome in zip(batch, outcomes):
+                if future.done():
+                    continue
+                if isinstance(outcome, BaseException):
+                    future.set_exception(outcome)
+                else:
+                    future.set_result(outcome)
+
+    def _predict_all(self, requests: list[list[str]]) -> list:
+        """One model call for all requests; if it fails on bad input, each request alone, so only its own fails."""
+        flat = [text for texts in requests for text in texts]
+        try:
+            results = self.predict(flat)
+        except SlotfillError as err:
+            if len(requests) == 1:
+                return [err]
+            return [self._outcome(texts) for texts in requests]
+        except Exception as err:  # a model failure: every request of the batch gets it
+            return [err] * len(requests)
+        out, k = [], 0
+        for texts in requests:
+            out.append(results[k:k + len(texts)])
+            k += len(texts)
+        return out
+
+    def _outcome(self, texts: list[str]) -> list | Exception:
+        try:
+            return self.predict(texts)
+        except Exception as err:
+            return err

@@ -1,0 +1,138 @@
+"""The OpenAPI document of the API, written out: the app parses bodies by hand and routes without FastAPI's
+per-route machinery (see app.py), so nothing is generated from type hints."""
+
+from __future__ import annotations
+
+from . import MAX_CHARS, MAX_TEXTS
+
+_STR = {"type": "string"}
+_NUM = {"type": "number"}
+_INT = {"type": "integer"}
+_MODEL = {"type": "string", "description": "Which served model answers (default: the first named to `slotfill serve`)."}
+
+ERROR = {"type": "object", "properties": {"error": _STR}, "required": ["error"]}
+
+TEXTS_REQUEST = {
+    "type": "object",
+    "description": "One `text` (the answer is one object) or a list of `texts` (the answer is a list). "
+                   f"Limits by default (`slotfill serve --max-chars --max-texts`): {MAX_CHARS} characters, {MAX_TEXTS} texts.",
+    "properties": {
+        "text": _STR,
+        "texts": {"type": "array", "items": _STR},
+        "model": _MODEL,
+    },
+}
+
+_SCORED = {"type": "object", "properties": {"label": _STR, "score": _NUM}}
+TAGGED = {
+    "type": "object",
+    "description": "As `slotfill tag --json` prints it; `text[start:end]` is the slot.",
+    "properties": {
+        "text": _STR,
+        "tokens": {"type": "array", "items": _STR},
+        "tags": {"type": "array", "items": _STR, "description": "One BIO tag per token."},
+        "slots": {"type": "array", "items": {"type": "object", "properties": {
+            "label": _STR, "text": _STR, "start": _INT, "end": _INT, "score": _NUM}}},
+        "intent": {**_SCORED, "description": "Present when the model has an intent head.", "properties": {
+            **_SCORED["properties"], "ranking": {"type": "array", "items": _SCORED}}},
+    },
+    "required": ["text", "tokens", "tags", "slots"],
+}
+CLASSIFIED = {
+    "type": "object",
+    "description": "As `slotfill classify --json` prints it.",
+    "properties": {"text": _STR, "label": _STR, "scores": {"type": "object", "additionalProperties": _NUM}},
+    "required": ["text", "label", "scores"],
+}
+_NAMED = {"type": "object", "properties": {"name": {"type": ["string", "null"]}, "confidence": _NUM}}
+PARSED = {
+    "type": "object",
+    "description": "Rasa NLU's `/model/parse` answer.",
+    "properties": {
+        "text": _STR,
+        "intent": _NAMED,
+        "intent_ranking": {"type": "array", "items": _NAMED},
+        "entities": {"type": "array", "items": {"type": "object", "properties": {
+            "entity": _STR, "value": _STR, "start": _INT, "end": _INT,
+            "confidence_entity": {"type": ["number", "null"]}, "extractor": {"const": "slotfill"}}}},
+    },
+    "required": ["text", "intent", "intent_ranking", "entities"],
+}
+HEALTH_BODY = {
+    "type": "object",
+    "properties": {
+        "status": {"const": "ok"},
+        "default": _STR,
+        "models": {"type": "array", "items": {"type": "object", "properties": {
+            "name": _STR, "task": {"enum": ["tagger", "classifier"]}, "engine": _STR,
+            "labels": {"type": "array", "items": _STR, "description": "Slot types (tagger) or classes (classifier)."},
+            "intents": {"type": ["array", "null"], "items": _STR},
+            "batches": {"type": "object", "properties": {"count": _INT, "texts": _INT}}}}},
+        "limits": {"type": "object", "additionalProperties": _NUM},
+    },
+}
+
+
+def _json(schema: dict, example=None) -> dict:
+    content = {"schema": schema}
+    if example is not None:
+        content["example"] = example
+    return {"content": {"application/json": content}}
+
+
+_ERRORS = {"4XX": {"description": "Bad input, named in `error`", **_json(ERROR, {"error": "'text' is empty"})}}
+
+
+def _operation(summary: str, description: str, request: dict, request_example, response: dict, response_example) -> dict:
+    return {
+        "summary": summary,
+        "description": description,
+        "requestBody": {"required": True, **_json(request, request_example)},
+        "responses": {"200": {"description": "OK", **_json(response, response_example)}, **_ERRORS},
+    }
+
+
+_TAG_EXAMPLE = {
+    "text": "fly from Taipei to Boston", "tokens": ["fly", "from", "Taipei", "to", "Boston"],
+    "tags": ["O", "O", "B-fromloc.city_name", "O", "B-toloc.city_name"],
+    "slots": [{"label": "fromloc.city_name", "text": "Taipei", "start": 9, "end": 15},
+              {"label": "toloc.city_name", "text": "Boston", "start": 19, "end": 25}],
+    "intent": {"label": "atis_flight", "score": 0.998},
+}
+TAG = _operation(
+    "Tag slots (and the intent)",
+    "Slots (and intent) of `text`, or of each of `texts`, as `slotfill tag --json` prints them.",
+    TEXTS_REQUEST, {"text": "fly from Taipei to Boston"},
+    {"oneOf": [TAGGED, {"type": "array", "items": TAGGED}]}, _TAG_EXAMPLE,
+)
+CLASSIFY = _operation(
+    "Classify sentences",
+    "Label and class probabilities of `text`, or of each of `texts`, as `slotfill classify --json` prints them.",
+    TEXTS_REQUEST, {"texts": ["a gripping, funny film"]},
+    {"oneOf": [CLASSIFIED, {"type": "array", "items": CLASSIFIED}]},
+    [{"text": "a gripping, funny film", "label": "positive", "scores": {"negative": 0.01, "positive": 0.99}}],
+)
+PARSE = _operation(
+    "Parse one message (Rasa NLU's answer shape)",
+    "One message in, Rasa NLU's answer out: a client written for a Rasa NLU server works unchanged. "
+    "Slots are the entities; a classifier's label is the intent.",
+    {"type": "object", "properties": {"text": _STR, "model": _MODEL}, "required": ["text"]},
+    {"text": "fly from Taipei to Boston"}, PARSED,
+    {"text": "fly from Taipei to Boston", "intent": {"name": "atis_flight", "confidence": 0.998},
+     "intent_ranking": [{"name": "atis_flight", "confidence": 0.998}],
+     "entities": [{"entity": "fromloc.city_name", "value": "Taipei", "start": 9, "end": 15,
+                   "confidence_entity": None, "extractor": "slotfill"}]},
+)
+HEALTH = {"summary": "Status and the models served",
+          "description": "Status, the models served (name, task, engine, labels) and the limits.",
+          "responses": {"200": {"description": "OK", **_json(HEALTH_BODY)}}}
+
+
+def document(version: str) -> dict:
+    """The OpenAPI 3.1 document served at /openapi.json."""
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "slotfill", "version": version},
+        "paths": {"/tag": {"post": TAG}, "/classify": {"post": CLASSIFY}, "/model/parse": {"post": PARSE},
+                  "/health": {"get": HEALTH}},
+    }

@@ -1,0 +1,370 @@
+"""`slotfill serve` for real: a subprocess on a free loopback port, every endpoint and every bad input over HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import socket
+import subprocess
+import sys
+import time
+from http.client import HTTPConnection
+
+import httpx
+import pytest
+from click.testing import CliRunner
+
+from conftest import start_server
+from slotfill.cli import main
+from slotfill.errors import SlotfillError
+from slotfill.server.batching import MicroBatcher
+
+SENTENCE = "i want to fly from taipei to boston"
+REVIEW = "a gripping, funny film with a superb cast"
+JSON = {"Content-Type": "application/json"}
+
+
+@pytest.fixture(scope="module")
+def server(trained_tagger, trained_classifier):
+    """The session's tiny tagger (named after its directory, the default) and classifier (named `reviews`)."""
+    running = start_server(trained_tagger.directory, f"reviews={trained_classifier.directory}")
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def http(server):
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+        yield client
+
+
+def post(http, path: str, body) -> httpx.Response:
+    return http.post(path, content=json.dumps(body), headers=JSON)
+
+
+def same(got, expected) -> None:
+    """Equal JSON values, floats within 1e-5 (the server's thread count may move the last bits)."""
+    if isinstance(expected, float):
+        assert got == pytest.approx(expected, abs=1e-5)
+    elif isinstance(expected, dict):
+        assert isinstance(got, dict) and got.keys() == expected.keys()
+        for key in expected:
+            same(got[key], expected[key])
+    elif isinstance(expected, list):
+        assert isinstance(got, list) and len(got) == len(expected)
+        for a, b in zip(got, expected):
+            same(a, b)
+    else:
+        assert got == expected
+
+
+# ---- the endpoints --------------------------------------------------------------------------------------
+
+
+def test_health(http, trained_tagger, trained_classifier):
+    answer = http.get("/health")
+    assert answer.status_code == 200
+    health = answer.json()
+    assert health["status"] == "ok"
+    tagger, classifier = health["models"]
+    assert health["default"] == tagger["name"] == trained_tagger.directory.name
+    assert (tagger["task"], tagger["engine"]) == ("tagger", "onnx")  # auto: the model has a model.onnx
+    assert tagger["labels"] == sorted({t[2:] for t in trained_tagger.predictor.tags.itos if t != "O"})
+    assert "fromloc.city_name" in tagger["labels"]
+    assert tagger["intents"] == trained_tagger.predictor.intents.itos
+    assert classifier == {**classifier, "name": "reviews", "task": "classifier", "labels": ["negative", "positive"], "intents": None}
+    assert health["limits"]["max_texts"] == 1000 and health["limits"]["max_chars"] == 10_000
+
+
+def test_tag_answers_as_the_cli_prints(http, trained_tagger):
+    printed = CliRunner().invoke(main, ["tag", "--json", "--model", str(trained_tagger.directory), SENTENCE])
+    assert printed.exit_code == 0, printed.output
+    answer = post(http, "/tag", {"text": SENTENCE})
+    assert answer.status_code == 200 and answer.headers["content-type"] == "application/json"
+    same(answer.json(), json.loads(printed.stdout))
+    slots = {(s["text"], s["label"]) for s in answer.json()["slots"]}
+    assert {("taipei", "fromloc.city_name"), ("boston", "toloc.city_name")} <= slots
+
+
+def test_tag_many_texts_and_named_model(http, trained_tagger):
+    texts = [SENTENCE, "Show me flights from  San Francisco to DALLAS", "cheapest fare to chicago ✈️", "台北"]
+    answer = post(http, "/tag", {"texts": texts, "model": trained_tagger.directory.name})
+    assert answer.status_code == 200
+    same(answer.json(), trained_tagger.predictor.tag_batch(texts))
+
+
+def test_classify(http, trained_classifier):
+    one = post(http, "/classify", {"text": REVIEW, "model": "reviews"})
+    assert one.status_code == 200
+    same(one.json(), trained_classifier.predictor.classify(REVIEW))
+    printed = CliRunner().invoke(main, ["classify", "--json", "--model", str(trained_classifier.directory), REVIEW])
+    same(one.json(), json.loads(printed.stdout))
+    texts = [REVIEW, "a tedious adaptation with wooden performances"]
+    many = post(http, "/classify", {"texts": texts, "model": "reviews"})
+    same(many.json(), trained_classifier.predictor.classify_batch(texts))
+
+
+def test_model_parse_has_rasas_shape(http, trained_tagger):
+    tagged = post(http, "/tag", {"text": SENTENCE}).json()
+    assert "ranking" not in tagged["intent"]  # /tag answers what `slotfill tag --json` prints
+    answer = post(http, "/model/parse", {"text": SENTENCE, "message_id": "abc"})  # Rasa clients send message_id
+    assert answer.status_code == 200
+    parsed = answer.json()
+    assert set(parsed) == {"text", "intent", "intent_ranking", "entities"}
+    assert parsed["text"] == SENTENCE
+    ranking = trained_tagger.predictor.tag(SENTENCE, ranking=10)["intent"]["ranking"]
+    assert len(parsed["intent_ranking"]) == min(10, len(trained_tagger.predictor.intents)) > 1
+    assert [r["name"] for r in parsed["intent_ranking"]] == [r["label"] for r in ranking]
+    same([r["confidence"] for r in parsed["intent_ranking"]], [r["score"] for r in ranking])
+    assert parsed["intent_ranking"][0]["confidence"] >= parsed["intent_ranking"][-1]["confidence"]
+    assert parsed["intent"] == {"name": tagged["intent"]["label"], "confidence": tagged["intent"]["score"]}
+    assert parsed["intent_ranking"][0] == parsed["intent"]
+    assert len(parsed["entities"]) == len(tagged["slots"]) >= 2
+    for entity, slot in zip(parsed["entities"], tagged["slots"]):
+        assert entity == {"entity": slot["label"], "value": slot["text"], "start": slot["start"], "end": slot["end"],
+                          "confidence_entity": slot.get("score"), "extractor": "slotfill"}
+        assert SENTENCE[entity["start"]:entity["end"]] == entity["value"]
+
+
+def test_model_parse_with_a_classifier(http, trained_classifier):
+    parsed = post(http, "/model/parse", {"text": REVIEW, "model": "reviews"}).json()
+    scores = trained_classifier.predictor.classify(REVIEW)["scores"]
+    best = max(scores, key=scores.get)
+    assert parsed["intent"]["name"] == best
+    assert [r["name"] for r in parsed["intent_ranking"]] == sorted(scores, key=scores.get, reverse=True)
+    same([r["confidence"] for r in parsed["intent_ranking"]], sorted(scores.values(), reverse=True))
+    assert parsed["entities"] == []
+
+
+def test_requests_are_counted_in_batches(http):
+    def counted() -> dict:
+        return http.get("/health").json()["models"][0]["batches"]
+
+    before = counted()
+    post(http, "/tag", {"texts": [SENTENCE] * 3})
+    post(http, "/model/parse", {"text": SENTENCE})
+    after = counted()
+    assert after["texts"] - before["texts"] == 4
+    assert 1 <= after["count"] - before["count"] <= 2
+
+
+def test_docs_and_openapi(http):
+    spec = http.get("/openapi.json").json()
+    for path in ("/tag", "/classify", "/model/parse"):
+        operation = spec["paths"][path]["post"]
+        schema = operation["requestBody"]["content"]["application/json"]["schema"]
+        assert "text" in schema["properties"]
+        assert "schema" in operation["responses"]["200"]["content"]["application/json"]
+        assert operation["responses"]["4XX"]["content"]["application/json"]["schema"]["required"] == ["error"]
+    assert "/health" in spec["paths"]
+    docs = http.get("/docs")
+    assert docs.status_code == 200 and docs.headers["content-type"].startswith("text/html")
+    for path in ("POST /tag", "POST /classify", "POST /model/parse", "GET /health", "intent_ranking"):
+        assert path in docs.text
+    assert "<script" not in docs.text  # self-contained: no Swagger UI from a CDN
+
+
+def test_page_is_self_contained(http):
+    page = http.get("/")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "<textarea" in page.text and "<button" in page.text
+    assert "://" not in page.text  # no external font, script or stylesheet
+    assert "innerHTML" not in page.text
+
+
+# ---- bad input ------------------------------------------------------------------------------------------
+
+BAD = [
+    # (path, body bytes, content type, status, words in the error)
+    ("/tag", b"{not json", "application/json", 400, "not valid JSON"),
+    ("/tag", b"\xff\xfe{}", "application/json", 400, "not valid JSON"),
+    ("/tag", b"[1, 2]", "application/json", 400, "JSON object"),
+    ("/tag", b"{}", "application/json", 400, "missing 'text'"),
+    ("/tag", b'{"text": 3}', "application/json", 400, "'text' must be a string"),
+    ("/tag", b'{"text": null}', "application/json", 400, "'text' must be a string"),
+    ("/tag", b'{"text": ""}', "application/json", 400, "'text' is empty"),
+    ("/tag", b'{"text": " \\n\\t "}', "application/json", 400, "'text' is empty"),
+    ("/tag", b'{"text": "fly \\ud800"}', "application/json", 400, "lone surrogate"),
+    ("/tag", b'{"texts": "fly"}', "application/json", 400, "'texts' must be a list"),
+    ("/tag", b'{"texts": []}', "application/json", 400, "'texts' is an empty list"),
+    ("/tag", b'{"texts": ["fly", 7]}', "application/json", 400, "'texts[1]' must be a string"),
+    ("/tag", b'{"texts": ["fly", ""]}', "application/json", 400, "'texts[1]' is empty"),
+    ("/tag", json.dumps({"texts": ["fly"] * 1001}).encode(), "application/json", 413, "at most 1000"),
+    ("/tag", json.dumps({"text": "a" * 10_001}).encode(), "application/json", 400, "longer than 10000 characters"),
+    ("/tag", b'{"text": "fly", "texts": ["fly"]}', "application/json", 400, "not both"),
+    ("/tag", b'{"text": "fly", "model": "nothere"}', "application/json", 404, "no model named 'nothere'"),
+    ("/tag", b'{"text": "fly", "model": ["x"]}', "application/json", 400, "'model' must be a string"),
+    ("/tag", b'{"text": "fly", "model": "reviews"}', "application/json", 400, "is a classifier: use /classify"),
+    ("/classify", b'{"text": "fly"}', "application/json", 400, "is a tagger: use /tag"),
+    ("/tag", b'{"text": "fly"}', "text/plain", 415, "Content-Type: application/json"),
+    ("/tag", b'{"text": "fly"}', "", 415, "Content-Type: application/json"),
+    ("/model/parse", b'{"texts": ["fly"]}', "application/json", 400, "missing 'text'"),
+    ("/model/parse", b'{"text": "   "}', "application/json", 400, "'text' is empty"),
+    ("/model/parse", b'{"text": "fly", "model": "../models"}', "application/json", 404, "no model named"),
+]
+
+
+@pytest.mark.parametrize("path, body, content_type, status, words", BAD, ids=[f"{b[0]}:{b[4]}" for b in BAD])
+def test_bad_input(http, server, path, body, content_type, status, words):
+    headers = {"Content-Type": content_type} if content_type else {}
+    answer = http.post(path, content=body, headers=headers)
+    assert answer.status_code == status, answer.text
+    assert answer.headers["content-type"] == "application/json"
+    assert set(answer.json()) == {"error"}
+    assert words in answer.json()["error"]
+    assert post(http, "/tag", {"text": SENTENCE}).status_code == 200  # and the server goes on serving
+    assert server.process.poll() is None
+
+
+def test_wrong_endpoint_and_method(http):
+    for method, path, status in (("GET", "/nothing", 404), ("GET", "/tag", 405), ("PUT", "/model/parse", 405)):
+        answer = http.request(method, path)
+        assert answer.status_code == status
+        assert path in answer.json()["error"]
+
+
+def test_body_too_large_is_refused_before_it_is_read(server):
+    """A Content-Length past the largest valid request: 413 at once, the body never sent."""
+    host, port = server.url[len("http://"):-1].split(":")
+    conn = HTTPConnection(host, int(port), timeout=30)
+    try:
+        conn.putrequest("POST", "/tag")
+        conn.putheader("Content-Type", "application/json")
+        conn.putheader("Content-Length", "999999999999")
+        conn.endheaders()
+        answer = conn.getresponse()
+        assert answer.status == 413
+        assert json.loads(answer.read())["error"].startswith("the body is larger than")
+    finally:
+        conn.close()
+
+
+def test_concurrent_good_and_bad_requests(server, trained_tagger):
+    """Many clients at once, good and bad mixed: every good one gets its own tags, every bad one a 400."""
+    texts = [f"flights from boston to denver number {i}" for i in range(24)]
+
+    async def one(client: httpx.AsyncClient, i: int):
+        text = texts[i] if i % 4 else " "
+        return i, await client.post("/tag", content=json.dumps({"text": text}), headers=JSON)
+
+    async def all_at_once():
+        async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
+            return await asyncio.gather(*(one(client, i) for i in range(len(texts))))
+
+    expected = trained_tagger.predictor.tag_batch(texts)
+    for i, answer in asyncio.run(all_at_once()):
+        if i % 4:
+            assert answer.status_code == 200
+            same(answer.json(), expected[i])
+        else:
+            assert answer.status_code == 400 and answer.json() == {"error": "'text' is empty"}
+
+
+# ---- the batcher, with the real tiny model --------------------------------------------------------------
+
+
+def test_batcher_gathers_concurrent_requests(trained_tagger):
+    predictor = trained_tagger.predictor
+    requests = [[f"fly from boston to dallas {i}"] for i in range(10)] + [["list flights to denver", "to oslo"]]
+
+    async def run():
+        batcher = MicroBatcher(predictor.tag_batch, max_batch=64, wait=0.2)
+        batcher.start()
+        try:
+            results = await asyncio.gather(*(batcher.submit(texts) for texts in requests))
+        finally:
+            await batcher.stop()
+        return results, batcher.batches, batcher.texts
+
+    results, batches, texts = asyncio.run(run())
+    assert (batches, texts) == (1, 12)
+    for request, result in zip(requests, results):
+        same(result, predictor.tag_batch(request))
+
+
+def test_batcher_leaves_when_full_and_waits_at_most_its_wait(trained_tagger):
+    async def timed(batcher: MicroBatcher, requests: int) -> float:
+        batcher.start()
+        started = time.monotonic()
+        try:
+            await asyncio.gather(*(batcher.submit(["fly to boston"]) for _ in range(requests)))
+        finally:
+            await batcher.stop()
+        return time.monotonic() - started
+
+    full = asyncio.run(timed(MicroBatcher(trained_tagger.predictor.tag_batch, max_batch=4, wait=30.0), 4))
+    assert full < 10  # four requests fill the batch: no waiting out the 30 s
+    alone = asyncio.run(timed(MicroBatcher(trained_tagger.predictor.tag_batch, max_batch=64, wait=0.3), 1))
+    assert 0.3 <= alone < 3
+
+
+def test_batcher_fails_only_the_bad_request(trained_tagger):
+    """The model refuses a batch holding a sentence with no tokens: only that request gets the error."""
+
+    async def run():
+        batcher = MicroBatcher(trained_tagger.predictor.tag_batch, wait=0.2)
+        batcher.start()
+        try:
+            return await asyncio.gather(*(batcher.submit(t) for t in (["fly to boston"], ["ok", "  "], ["to oslo"])),
+                                        return_exceptions=True)
+        finally:
+            await batcher.stop()
+
+    good, bad, other = asyncio.run(run())
+    assert good[0]["slots"][0]["text"] == "boston" and other[0]["text"] == "to oslo"
+    assert isinstance(bad, SlotfillError) and "sentence 2: empty sentence" in str(bad)
+
+
+# ---- starting and stopping ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_signal_stops_the_server_cleanly(trained_tagger, sig):
+    running = start_server(trained_tagger.directory, "--batch-wait-ms", "0")
+    assert httpx.post(running.url + "tag", json={"text": SENTENCE}, timeout=30).status_code == 200
+    status, stderr = running.stop(sig)
+    assert status == 0, stderr
+    assert "Traceback" not in stderr and stderr.strip().endswith("stopped")
+
+
+def test_missing_or_corrupt_model_stops_at_start(trained_tagger, tmp_path):
+    runner = CliRunner()
+    for directory in (tmp_path / "nowhere", tmp_path / "corrupt"):
+        if directory.name == "corrupt":
+            directory.mkdir()
+            for name in ("config.json", "vocab.json", "weights.pt"):
+                (directory / name).write_text("{not json", encoding="utf-8")
+        tagged = runner.invoke(main, ["tag", "--model", str(directory), SENTENCE])
+        served = runner.invoke(main, ["serve", str(directory), "--port", "0"])
+        assert served.exit_code == tagged.exit_code == 1
+        assert served.stderr == tagged.stderr and served.stderr.startswith(f"error: {directory}")
+        assert len(served.stderr.splitlines()) == 1
+
+
+@pytest.mark.parametrize("args, words", [
+    (["a=DIR", "a=DIR2"], "two models named 'a'"),
+    (["bad/name=DIR"], "a model name is letters"),
+    (["DIR", "--max-texts", "0"], "must be positive"),
+])
+def test_bad_serve_arguments(trained_tagger, args, words):
+    args = [a.replace("DIR", str(trained_tagger.directory)) for a in args]
+    result = CliRunner().invoke(main, ["serve", *args])
+    assert result.exit_code == 1 and words in result.stderr
+
+
+def test_port_in_use(trained_tagger):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(main, ["serve", str(trained_tagger.directory), "--port", str(port)])
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"error: cannot listen on 127.0.0.1:{port}")
+
+
+def test_server_package_does_not_import_torch():
+    code = "import sys, slotfill.server.app, slotfill.server.batching; print('torch' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"
