@@ -263,16 +263,13 @@ def embed(corpus, output, dim, window, min_count, epochs, algorithm, seed, vecto
 @click.option("--threads", default=1, show_default=True, help="Threads for each model call (one leaves the other cores to HTTP).")
 def serve(models, host, port, engine, batch_wait_ms, max_batch, max_texts, max_chars, threads) -> None:
     """Serve MODEL_DIR (or NAME=MODEL_DIR, several) over HTTP: a JSON API and a page to try them."""
-    import os
-
     if min(max_batch, max_texts, max_chars, threads) < 1 or batch_wait_ms < 0:
         raise SlotfillError("--max-batch, --max-texts, --max-chars and --threads must be positive, --batch-wait-ms not negative")
-    os.environ["OMP_NUM_THREADS"] = str(threads)  # read by the inference runtime when it loads, below
     from .predict import load
     from .server.app import Limits, create_app, model_specs
     from .server.app import serve as run
 
-    predictors = {name: load(directory, engine=engine) for name, directory in model_specs(models).items()}
+    predictors = {name: load(directory, engine, threads) for name, directory in model_specs(models).items()}
     app = create_app(predictors, Limits(max_texts, max_chars), max_batch, batch_wait_ms)
     names = ", ".join(f"{name} ({p.task}, {p.engine})" for name, p in predictors.items())
 

@@ -70,7 +70,7 @@ class Predictor:
         raise NotImplementedError
 
     @classmethod
-    def load(cls, directory: str | Path, engine: str = "auto") -> Predictor:
+    def load(cls, directory: str | Path, engine: str = "auto", threads: int = 0) -> Predictor:
         """Load a model directory written by `slotfill train`; see `load`."""
         if engine not in ENGINES:
             raise SlotfillError(f"unknown engine {engine!r} (known: {', '.join(ENGINES)})")
@@ -84,7 +84,8 @@ class Predictor:
         if cls is not Predictor and wanted is not cls:
             raise SlotfillError(f"this is a {config.task} model; load it with {wanted.__name__}", directory)
         try:
-            return wanted.from_parts(config, featurizer, vocab, _engine(Path(directory), engine, config, featurizer, vocab))
+            backend = _engine(Path(directory), engine, threads, config, featurizer, vocab)
+            return wanted.from_parts(config, featurizer, vocab, backend)
         except (KeyError, TypeError, ValueError) as err:
             raise SlotfillError(f"corrupt model directory ({err.__class__.__name__}: {err})", directory) from None
 
@@ -100,20 +101,20 @@ class Predictor:
         return results
 
 
-def _engine(directory: Path, engine: str, config: Config, featurizer: Featurizer, vocab: dict) -> Engine:
+def _engine(directory: Path, engine: str, threads: int, config: Config, featurizer: Featurizer, vocab: dict) -> Engine:
     """The ONNX engine where asked for or (auto) usable, else the torch engine."""
     if engine != "torch":
         from .runtime import OnnxEngine, expected_names
 
         try:
-            return OnnxEngine(directory, *expected_names(config, featurizer, vocab))
+            return OnnxEngine(directory, *expected_names(config, featurizer, vocab), threads)
         except SlotfillError as err:
             if engine == "onnx":
                 raise
             log.warning(f"notice: {err}; using the torch engine")
     from .nn.engine import TorchEngine
 
-    return TorchEngine.load(directory, config, featurizer, vocab)
+    return TorchEngine.load(directory, config, featurizer, vocab, threads)
 
 
 class SlotTagger(Predictor):
@@ -236,8 +237,9 @@ class SentimentClassifier(Predictor):
 PREDICTORS: dict[str, type[Predictor]] = {"tagger": SlotTagger, "classifier": SentimentClassifier}
 
 
-def load(directory: str | Path, engine: str = "auto") -> Predictor:
+def load(directory: str | Path, engine: str = "auto", threads: int = 0) -> Predictor:
     """Load any model directory: a SlotTagger or a SentimentClassifier, as its config says.
     `engine`: "onnx" (model.onnx run by onnxruntime, no PyTorch), "torch" (weights.pt), or "auto":
-    ONNX when the directory has a model.onnx made from its weights and onnxruntime is installed."""
-    return Predictor.load(directory, engine)
+    ONNX when the directory has a model.onnx made from its weights and onnxruntime is installed.
+    `threads`: threads for each model call (0: one per core, at most 4)."""
+    return Predictor.load(directory, engine, threads)

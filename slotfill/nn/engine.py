@@ -18,12 +18,13 @@ from .models import Classifier, Tagger, build_encoder
 
 
 class TorchEngine:
-    """Runs the PyTorch network on whatever device it is on; one thread for a single sentence."""
+    """Runs the PyTorch network on whatever device it is on, on `threads` CPU threads (0: PyTorch's
+    setting) and one thread for a single sentence."""
 
     name = "torch"
 
-    def __init__(self, model: torch.nn.Module):
-        self.model = model
+    def __init__(self, model: torch.nn.Module, threads: int = 0):
+        self.model, self.threads = model, threads
 
     @property
     def device(self) -> torch.device:
@@ -32,8 +33,7 @@ class TorchEngine:
     def run(self, features: Features) -> dict[str, np.ndarray]:
         self.model.eval()
         threads = torch.get_num_threads()
-        if len(features.lengths) == 1:
-            torch.set_num_threads(1)
+        torch.set_num_threads(1 if len(features.lengths) == 1 else self.threads or threads)
         try:
             with torch.inference_mode():
                 scores = self.model.outputs(Batch.of(features, self.device))
@@ -42,7 +42,7 @@ class TorchEngine:
         return {name: value.detach().float().cpu().numpy() for name, value in scores.items()}
 
     @classmethod
-    def load(cls, directory: str | Path, config: Config, featurizer: Featurizer, vocab: dict) -> TorchEngine:
+    def load(cls, directory: str | Path, config: Config, featurizer: Featurizer, vocab: dict, threads: int = 0) -> TorchEngine:
         """The network of a model directory, its weights read from weights.pt (tensors only, no code)."""
         path = Path(directory) / storage.WEIGHTS
         if not path.is_file():
@@ -56,7 +56,7 @@ class TorchEngine:
             model.load_state_dict(state)
         except (KeyError, TypeError, RuntimeError, AttributeError) as err:
             raise SlotfillError(f"the weights do not match the model's config ({str(err).splitlines()[0]})", directory) from None
-        return cls(model.eval())
+        return cls(model.eval(), threads)
 
 
 def build_model(config: Config, featurizer: Featurizer, vocab: dict) -> torch.nn.Module:
