@@ -15,6 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data"
 ATIS = DATA / "atis"
 SST2 = DATA / "sst2"
+CAIS = DATA / "cais"
 
 
 def noisy_copy(sentences: list, rate: float = 0.1, seed: int = 0) -> list:

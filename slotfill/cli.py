@@ -189,6 +189,27 @@ def info(model_dir: Path) -> None:
 
 
 @main.command()
+@click.argument("source", type=click.Path(path_type=Path))
+@click.argument("target", type=click.Path(path_type=Path))
+@click.option("--to", "to_format", type=click.Choice(["jsonl", "conll", "atis"]), required=True, help="Format of TARGET.")
+@click.option("--from", "from_format", type=click.Choice(["auto", "jsonl", "conll", "atis"]), default="auto", show_default=True,
+              help="Format of SOURCE (auto: a folder is ATIS, .jsonl/.json JSON Lines, else CoNLL).")
+@click.option("--scheme", type=click.Choice(["bio", "bioes"]), default="bio", show_default=True, help="Tags written to CoNLL or ATIS.")
+@click.option("--latin-in-cjk", type=click.Choice(["word", "char"]), default="word", show_default=True,
+              help="How JSON Lines text is tokenized: Latin letters in Chinese text as words or one per token.")
+def convert(source: Path, target: Path, to_format: str, from_format: str, scheme: str, latin_in_cjk: str) -> None:
+    """Convert tagged data SOURCE into TARGET: JSON Lines, CoNLL columns or an ATIS folder."""
+    from .readers import read_tagged, write_atis, write_conll, write_tagged_jsonl
+
+    sentences = read_tagged(source, from_format, latin_in_cjk)
+    if to_format == "jsonl":
+        write_tagged_jsonl(target, sentences)
+    else:
+        (write_conll if to_format == "conll" else write_atis)(target, sentences, scheme)
+    click.echo(f"{len(sentences)} sentences written to {target}")
+
+
+@main.command()
 @click.argument("corpus", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Where to write the vectors (word2vec text).")
 @click.option("--dim", default=100, show_default=True)

@@ -20,6 +20,7 @@ CHOICES = {
     "model.intent_pooling": ("max", "mean", "last", "attention"),
     "model.hashed.combine": ("sum", "mean"),
     "model.word2vec.algorithm": ("skipgram", "cbow"),
+    "text.latin_in_cjk": ("word", "char"),
     "train.device": ("auto", "cpu", "cuda"),
     "train.metric": ("auto", "f1", "accuracy", "macro_f1", "intent_accuracy", "sentence_accuracy"),
 }
@@ -35,6 +36,13 @@ class DataConfig:
     format: str = "auto"
     text_column: str = "text"
     label_column: str = "label"
+
+
+@dataclass
+class TextConfig:
+    """How raw text is tokenized, in training data given as text (JSON Lines) and when tagging."""
+
+    latin_in_cjk: str = "word"  # "char": Latin letters and digits in Chinese text one per token (CAIS)
 
 
 @dataclass
@@ -122,6 +130,7 @@ class TrainConfig:
 class Config:
     task: str = "tagger"
     data: DataConfig = field(default_factory=DataConfig)
+    text: TextConfig = field(default_factory=TextConfig)
     vocab: VocabConfig = field(default_factory=VocabConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)

@@ -23,8 +23,8 @@ log = logging.getLogger("slotfill")
 BATCH_SIZE = 512
 
 
-def _tokens(text: str, where: str = "text") -> list[Token]:
-    tokens = tokenize(text, lowercase=False)
+def _tokens(text: str, where: str = "text", latin_in_cjk: str = "word") -> list[Token]:
+    tokens = tokenize(text, lowercase=False, latin_in_cjk=latin_in_cjk)
     if not tokens:
         raise SlotfillError(f"{where}: empty sentence")
     return tokens
@@ -156,7 +156,7 @@ class SlotTagger(Predictor):
         return self.tag_batch([text])[0]
 
     def tag_batch(self, texts: list[str]) -> list[dict]:
-        tokenized = [_tokens(text, f"sentence {i + 1}") for i, text in enumerate(texts)]
+        tokenized = [_tokens(text, f"sentence {i + 1}", self.config.text.latin_in_cjk) for i, text in enumerate(texts)]
         results = self.predict_tokens([[t.text for t in tokens] for tokens in tokenized])
         return [_tagged(text, tokens, *result) for text, tokens, result in zip(texts, tokenized, results)]
 
@@ -234,7 +234,7 @@ class SentimentClassifier(Predictor):
         return self.classify_batch([text])[0]
 
     def classify_batch(self, texts: list[str]) -> list[dict]:
-        tokenized = [[t.text for t in _tokens(text, f"sentence {i + 1}")] for i, text in enumerate(texts)]
+        tokenized = [[t.text for t in _tokens(text, f"sentence {i + 1}", self.config.text.latin_in_cjk)] for i, text in enumerate(texts)]
         return [
             {"text": text, "label": max(scores, key=scores.get), "scores": scores}
             for text, scores in zip(texts, self.predict_tokens(tokenized))

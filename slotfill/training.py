@@ -147,10 +147,10 @@ def fit(predictor: Predictor, train: list, dev: list, config: TrainConfig, metri
 
 
 def read_split(config: Config, path: str) -> list:
-    data = config.data
+    data, latin_in_cjk = config.data, config.text.latin_in_cjk
     if config.task == "tagger":
-        return read_tagged(path, data.format)
-    return read_labelled(path, data.format, data.text_column, data.label_column)
+        return read_tagged(path, data.format, latin_in_cjk)
+    return read_labelled(path, data.format, data.text_column, data.label_column, latin_in_cjk)
 
 
 def train(config: Config, output: str | Path) -> tuple[Predictor, dict]:
