@@ -147,6 +147,8 @@ def test_normalize():
         ("价格3.5元", ["价", "格", "3.5", "元"]),
         ("𠀋𪚲", ["𠀋", "𪚲"]),  # ideographs outside the Basic Multilingual Plane
         ("서울로 가는 비행기", ["서울로", "가는", "비행기"]),  # Korean is written with spaces: words
+        ("from दिल्ली to मुंबई", ["from", "दिल्ली", "to", "मुंबई"]),  # vowel signs and viramas stay in the word
+        ("to กรุงเทพ", ["to", "กรุงเทพ"]),
     ],
 )
 def test_chinese_and_japanese_per_character(text, expected):
