@@ -12,7 +12,6 @@ import click
 from .errors import SlotfillError
 
 PROJECT = Path(__file__).resolve().parent.parent
-DEFAULT_CONFIG = PROJECT / "configs" / "flights.toml"
 DEFAULT_TAGGER = Path("models/flights")
 DEFAULT_CLASSIFIER = Path("models/sentiment-demo")
 STDIN_CHUNK = 1024
@@ -42,15 +41,16 @@ def _log_to_stderr() -> None:
 
 
 @main.command()
-@click.argument("config", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("config", required=False, type=click.Path(path_type=Path))
 @click.option("--output", "-o", type=click.Path(file_okay=False, path_type=Path), help="Model directory [models/CONFIG-NAME].")
 @click.option("--set", "overrides", multiple=True, metavar="SECTION.KEY=VALUE", help="Override a config value (TOML syntax).")
 def train(config: Path | None, output: Path | None, overrides: tuple[str, ...]) -> None:
-    """Train a model; with no CONFIG, the bundled flight-booking demo."""
-    from .config import load_config
+    """Train a model; with no CONFIG, the bundled flight-booking demo. CONFIG is a file, or the name
+    of a bundled config (configs/flights-zh.toml, flights-zh) when no such file exists."""
+    from .config import find_config, load_config
     from .training import train as run
 
-    config = config or DEFAULT_CONFIG
+    config = find_config(config)
     settings = load_config(config, list(overrides))
     output = output or Path("models") / config.stem
     _log_to_stderr()
@@ -164,7 +164,7 @@ def info(model_dir: Path) -> None:
     predictor = load(model_dir)
     config = config_to_dict(predictor.config)
     click.echo(f"model      {model_dir} ({predictor.task})")
-    for section in ("data", "model", "train"):
+    for section in ("data", "text", "model", "train"):
         flat = {k: v for k, v in config[section].items() if not isinstance(v, dict)}
         click.echo(f"[{section}]    " + ", ".join(f"{k}={v}" for k, v in flat.items()))
     fz = predictor.featurizer

@@ -244,5 +244,27 @@ def load_config(path: str | Path | None = None, overrides: list[str] = ()) -> Co
         raise SlotfillError(message, path) from None
 
 
+def bundled_root() -> Path:
+    """Where the bundled `configs/` and `data/` are: inside the installed package (`slotfill/demos`,
+    built from the repository's folders), or the repository root of a source checkout."""
+    package = Path(__file__).resolve().parent
+    demos = package / "demos"
+    return demos if (demos / "configs").is_dir() else package.parent
+
+
+def find_config(name: str | Path | None = None) -> Path:
+    """A config file: `name` itself when that file exists, else the bundled config of that name
+    (`configs/flights-zh.toml`, `flights-zh.toml` or `flights-zh`); None: the flight-booking demo."""
+    if name is not None and Path(name).is_file():
+        return Path(name)
+    configs = bundled_root() / "configs"
+    stem = Path(name or "flights").name.removesuffix(".toml")
+    bundled = configs / f"{stem}.toml"
+    if bundled.is_file() and (name is None or Path(name).parent in (Path("."), Path("configs"))):
+        return bundled
+    known = ", ".join(sorted(p.stem for p in configs.glob("*.toml")))
+    raise SlotfillError(f"no such config file (bundled configs: {known})", name)
+
+
 def config_to_dict(config: Config) -> dict:
     return dataclasses.asdict(config)

@@ -28,7 +28,7 @@ ATIS_SLOT_LABELS = {  # the ATIS slot names data/README.md lists for data/flight
     "fromloc.city_name", "toloc.city_name", "depart_date.month_name", "depart_date.day_number",
     "depart_date.day_name", "arrive_date.month_name", "arrive_date.day_number", "depart_time.time",
     "arrive_time.time", "depart_time.period_of_day", "airline_name", "round_trip", "class_type",
-    "cost_relative",
+    "cost_relative", "depart_date.date_relative", "depart_date.today_relative",
 }
 FLIGHT_INTENTS = {"atis_flight", "atis_airfare", "atis_airline", "atis_flight_time"}
 
@@ -604,11 +604,12 @@ def test_labelled_errors_for_files(tmp_path):
 # ---- the bundled and the real corpora -----------------------------------------------------
 
 
-def test_bundled_flights_use_atis_labels():
-    path = ROOT / "data" / "flights" / "train.jsonl"
+@pytest.mark.parametrize("folder", ["flights", "flights-zh"])
+def test_bundled_flights_use_atis_labels(folder):
+    path = ROOT / "data" / folder / "train.jsonl"
     raw = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
     sentences = read_tagged(path)
-    assert len(sentences) == len(raw) == 500
+    assert len(sentences) == len(raw) == 1000
     tag_labels = {t[2:] for s in sentences for t in s.tags if t != "O"}
     assert tag_labels == ATIS_SLOT_LABELS
     assert {t[:2] for s in sentences for t in s.tags if t != "O"} == {"B-", "I-"}
