@@ -488,11 +488,12 @@ def long_name(name: str) -> bool:
 
 
 class Deck:
-    """City names dealt in turn from a shuffled pool, long names twice a round: every name comes up
-    again only after all the others (varied splits, no name dominating one)."""
+    """City names dealt in turn from a shuffled pool: every name comes up again only after all the
+    others (varied splits, no name dominating one). In training, long names come up twice a round,
+    so that where a name ends is learned."""
 
-    def __init__(self, names: list, rng: random.Random):
-        self.names = list(names) + [n for n in names if long_name(n)]
+    def __init__(self, names: list, rng: random.Random, long_twice: bool = False):
+        self.names = list(names) + [n for n in names if long_twice and long_name(n)]
         self.rng = rng
         self.left: list[str] = []
 
@@ -645,8 +646,8 @@ def generate_flights(rng: random.Random, language: dict) -> tuple[list, list, li
         language["cities"], language["always_train"], language["always_held_out"], language["seed"])
     seen: set[str] = set()
 
-    def split(first: list, size: int, pool: list, extra: list = (), rate: float = 0.0) -> list:
-        deck, extra_deck = Deck(pool, rng), Deck(extra, rng) if extra else None
+    def split(first: list, size: int, pool: list, extra: list = (), rate: float = 0.0, training: bool = False) -> list:
+        deck, extra_deck = Deck(pool, rng, long_twice=training), Deck(extra, rng) if extra else None
         rows = []
         for example in first:
             seen.add(normalise(example["text"]))
@@ -660,7 +661,7 @@ def generate_flights(rng: random.Random, language: dict) -> tuple[list, list, li
         return rows
 
     sizes = language["sizes"]
-    train = split(language["classics"], sizes[0], train_cities)
+    train = split(language["classics"], sizes[0], train_cities, training=True)
     dev = split([], sizes[1], train_cities, dev_cities, DEV_ONLY_CITY_RATE)
     test = split([], sizes[2], held_out)
     rng.shuffle(train)
