@@ -749,7 +749,15 @@ ZH_CITIES = [
     "帕皮提", "努美阿", "关岛", "塞班",
     # 中文句子里的拉丁字母地名
     "Boston", "Paris", "Tokyo", "London", "Seattle", "Denver", "Oslo", "Nairobi",
-    "Reykjavik", "Lisbon", "Dubai", "Vancouver",
+    "Reykjavik", "Lisbon", "Dubai", "Vancouver", "Berlin", "Madrid", "Rome", "Cairo", "Lima",
+    "Quito", "Sydney", "Perth", "Seoul", "Osaka", "Hanoi", "Manila", "Doha", "Tehran", "Dallas",
+    "Chicago", "Miami", "Houston", "Atlanta", "Phoenix", "Toronto", "Montreal", "Geneva", "Zurich",
+    "Vienna", "Prague", "Warsaw", "Athens", "Dublin", "Helsinki", "Stockholm", "Copenhagen",
+    "Amsterdam", "Brussels", "Milan", "Munich", "Hamburg", "Lagos", "Accra", "Dakar", "Tunis",
+    "Casablanca", "Mumbai", "Delhi", "Chennai", "Karachi", "Lahore", "Dhaka", "Colombo",
+    "Kathmandu", "Bangkok", "Jakarta", "Singapore", "Auckland", "Wellington", "Honolulu",
+    "San Francisco", "Los Angeles", "New York", "Las Vegas", "Buenos Aires", "Rio de Janeiro",
+    "Mexico City", "Cape Town", "Kuala Lumpur", "Hong Kong", "Tel Aviv", "Abu Dhabi",
 ]
 ZH_ALWAYS_TRAIN = {"台北", "波士顿", "北京", "上海", "东京", "伦敦", "Boston"}
 ZH_ALWAYS_HELD_OUT = {"雷克雅未克", "内罗毕", "布宜诺斯艾利斯", "奥斯陆", "Reykjavik"}
