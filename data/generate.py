@@ -36,8 +36,9 @@ from pathlib import Path
 SEED = 13
 DATA_DIR = Path(__file__).resolve().parent
 
-FLIGHT_TRAIN_SIZE = 500
-FLIGHT_DEV_SIZE = 120
+FLIGHT_TRAIN_SIZE = 1000
+FLIGHT_DEV_SIZE = 150
+FLIGHT_TEST_SIZE = 300  # held-out cities only
 REVIEW_TRAIN_SIZE = 400  # balanced: half positive, half negative
 REVIEW_DEV_SIZE = 100
 
@@ -45,17 +46,157 @@ REVIEW_DEV_SIZE = 100
 # Flights: vocabulary
 # --------------------------------------------------------------------------
 
-TRAIN_CITIES = [
-    "taipei", "台北", "boston", "denver", "dallas", "atlanta", "pittsburgh",
-    "baltimore", "philadelphia", "san francisco", "oakland", "new york",
-    "los angeles", "salt lake city", "st. louis", "chicago", "seattle",
-    "miami", "houston", "phoenix", "detroit", "minneapolis", "charlotte",
-    "nashville", "orlando", "las vegas", "san diego", "portland", "cleveland",
-    "milwaukee", "toronto", "vancouver", "london", "paris", "tokyo", "seoul",
-    "são paulo", "zürich", "washington", "memphis",
+# A large, varied pool: every continent, multi-word names, names in other scripts. A share of
+# them is kept out of training entirely (dev-only and held-out), so that a model can only place them
+# by the words around them.
+CITIES = [
+    # North America
+    "taipei", "boston", "denver", "dallas", "atlanta", "pittsburgh", "baltimore",
+    "philadelphia", "san francisco", "oakland", "new york", "los angeles",
+    "salt lake city", "st. louis", "chicago", "seattle", "miami", "houston",
+    "phoenix", "detroit", "minneapolis", "charlotte", "nashville", "orlando",
+    "las vegas", "san diego", "portland", "cleveland", "milwaukee", "toronto",
+    "vancouver", "washington", "memphis", "kansas city", "montreal",
+    "new orleans", "san antonio", "austin", "honolulu", "anchorage", "calgary",
+    "ottawa", "quebec city", "mexico city", "guadalajara", "cancun", "havana",
+    "san juan", "panama city", "fort lauderdale", "tampa", "indianapolis",
+    "columbus", "cincinnati", "sacramento", "san jose", "albuquerque", "tucson",
+    "el paso", "oklahoma city", "omaha", "des moines", "boise", "winnipeg",
+    "edmonton", "halifax", "monterrey",
+    # South America
+    "são paulo", "rio de janeiro", "buenos aires", "santiago", "lima", "bogotá",
+    "quito", "caracas", "montevideo", "la paz", "asunción", "medellín",
+    "recife", "brasília",
+    # Europe
+    "london", "paris", "zürich", "oslo", "reykjavik", "dublin", "edinburgh",
+    "manchester", "amsterdam", "brussels", "berlin", "munich", "frankfurt",
+    "vienna", "prague", "warsaw", "budapest", "rome", "milan", "madrid",
+    "barcelona", "lisbon", "athens", "istanbul", "stockholm", "helsinki",
+    "copenhagen", "geneva", "st. petersburg", "kraków", "bucharest", "sofia",
+    "belgrade", "zagreb", "kyiv", "riga", "tallinn", "vilnius", "porto",
+    "seville", "naples", "venice", "nice", "lyon", "marseille", "hamburg",
+    "düsseldorf", "rotterdam", "bergen", "gothenburg", "málaga",
+    # Africa
+    "cairo", "nairobi", "lagos", "accra", "addis ababa", "johannesburg",
+    "cape town", "casablanca", "marrakesh", "tunis", "algiers", "dakar",
+    "kinshasa", "luanda", "dar es salaam", "kampala", "kigali", "harare",
+    "lusaka", "abuja", "windhoek", "maputo", "antananarivo",
+    # Asia
+    "tokyo", "seoul", "osaka", "beijing", "shanghai", "hong kong", "guangzhou",
+    "shenzhen", "chengdu", "singapore", "bangkok", "kuala lumpur", "jakarta",
+    "manila", "hanoi", "ho chi minh city", "phnom penh", "yangon", "new delhi",
+    "mumbai", "bangalore", "chennai", "kolkata", "karachi", "lahore", "dhaka",
+    "kathmandu", "colombo", "dubai", "abu dhabi", "doha", "riyadh", "tel aviv",
+    "amman", "beirut", "tehran", "tashkent", "almaty", "ulaanbaatar",
+    "kaohsiung", "busan", "sapporo", "fukuoka", "chiang mai", "denpasar",
+    # Oceania
+    "sydney", "melbourne", "brisbane", "perth", "auckland", "wellington",
+    "christchurch", "adelaide", "nadi", "port moresby",
+    # more, many of several words
+    "fort worth", "colorado springs", "virginia beach", "long beach", "santa fe",
+    "santa barbara", "san luis obispo", "grand rapids", "green bay", "baton rouge",
+    "little rock", "palm springs", "corpus christi", "st. paul", "jersey city",
+    "ann arbor", "cedar rapids", "sioux falls", "key west", "myrtle beach",
+    "fort myers", "west palm beach", "new haven", "san salvador", "santo domingo",
+    "port of spain", "porto alegre", "belo horizonte", "ciudad juárez",
+    "puerto vallarta", "los cabos", "mar del plata", "punta cana", "kota kinabalu",
+    "siem reap", "da nang", "luang prabang", "chiang rai", "phu quoc", "port louis",
+    "victoria falls", "port elizabeth", "la rochelle", "san sebastián",
+    "santiago de compostela", "palma de mallorca", "las palmas", "santa cruz",
+    "the hague", "aix-en-provence", "baden-baden", "stratford-upon-avon",
+    "newcastle upon tyne", "milton keynes", "bandar seri begawan", "nizhny novgorod",
+    "rostov-on-don", "sharm el sheikh", "port harcourt", "bobo-dioulasso",
+    "ouagadougou", "nouakchott", "yamoussoukro", "lubumbashi", "mombasa",
+    "zanzibar", "arusha", "gaborone", "bulawayo", "lilongwe", "port said",
+    "alexandria", "tripoli", "khartoum", "mogadishu", "djibouti", "asmara", "bamako",
+    "niamey", "conakry", "freetown", "monrovia", "lomé", "cotonou", "douala",
+    "yaoundé", "libreville", "brazzaville", "salvador", "fortaleza", "manaus",
+    "cusco", "arequipa", "cartagena", "cali", "valparaíso", "punta arenas",
+    "san josé", "managua", "tegucigalpa", "guatemala city", "belize city",
+    "nassau", "kingston", "montego bay", "bridgetown", "st. john's", "thunder bay",
+    "saskatoon", "regina", "victoria", "kelowna", "whitehorse", "yellowknife",
+    "fairbanks", "juneau", "spokane", "eugene", "reno", "fresno", "bakersfield",
+    "santa rosa", "palo alto", "san mateo", "mountain view", "el cajon",
+    "hilo", "kona", "lihue", "kahului", "bozeman", "billings", "missoula",
+    "cheyenne", "rapid city", "fargo", "bismarck", "duluth", "madison", "peoria",
+    "springfield", "lexington", "louisville", "knoxville", "chattanooga",
+    "birmingham", "montgomery", "mobile", "jackson", "shreveport", "lubbock",
+    "amarillo", "midland", "wichita", "tulsa", "little falls", "charleston",
+    "savannah", "jacksonville", "tallahassee", "pensacola", "raleigh", "durham",
+    "greensboro", "richmond", "norfolk", "harrisburg", "allentown", "buffalo",
+    "rochester", "syracuse", "albany", "hartford", "providence", "burlington",
+    "bangor", "atlantic city",
+    "glasgow", "cardiff", "belfast", "cork", "galway", "bristol", "liverpool",
+    "leeds", "antwerp", "ghent", "bruges", "utrecht", "eindhoven", "cologne",
+    "stuttgart", "dresden", "leipzig", "nuremberg", "bremen", "hanover", "salzburg",
+    "innsbruck", "graz", "basel", "bern", "lausanne", "lugano", "turin", "genoa",
+    "bologna", "florence", "pisa", "palermo", "catania", "bari", "valencia",
+    "bilbao", "granada", "córdoba", "toulouse", "bordeaux", "nantes", "strasbourg",
+    "lille", "montpellier", "ajaccio", "faro", "funchal", "ponta delgada",
+    "thessaloniki", "heraklion", "rhodes", "dubrovnik", "split", "ljubljana",
+    "bratislava", "brno", "wrocław", "gdańsk", "poznań", "łódź", "lviv", "odesa",
+    "minsk", "chișinău", "tbilisi", "yerevan", "baku", "antalya", "izmir", "ankara",
+    "bodrum", "larnaca", "paphos", "valletta", "tromsø", "stavanger", "trondheim",
+    "malmö", "uppsala", "tampere", "turku", "aarhus", "billund", "tórshavn",
+    "nuuk", "akureyri", "muscat", "kuwait city", "manama", "jeddah", "medina",
+    "mecca", "baghdad", "erbil", "islamabad", "peshawar", "hyderabad", "ahmedabad",
+    "pune", "jaipur", "goa", "kochi", "thiruvananthapuram", "varanasi", "lucknow",
+    "chittagong", "male", "thimphu", "paro", "mandalay", "vientiane", "cebu",
+    "davao", "surabaya", "yogyakarta", "medan", "makassar", "penang", "johor bahru",
+    "kuching", "nha trang", "hue", "xiamen", "hangzhou", "nanjing", "wuhan",
+    "kunming", "xi'an", "harbin", "dalian", "qingdao", "chongqing", "macau",
+    "taichung", "tainan", "hualien", "okinawa", "nagoya", "kyoto", "hiroshima",
+    "sendai", "kagoshima", "jeju", "incheon", "daegu", "vladivostok", "irkutsk",
+    "novosibirsk", "yekaterinburg", "kazan", "sochi", "bishkek", "dushanbe",
+    "ashgabat", "samarkand", "bukhara", "hobart", "darwin", "cairns", "gold coast",
+    "alice springs", "queenstown", "dunedin", "rotorua", "suva", "apia",
+    "nuku'alofa", "papeete", "nouméa", "port vila", "honiara",
+    "abu simbel", "ras al khaimah", "puerto princesa", "san pedro sula",
+    "santa cruz de tenerife", "las cruces", "san carlos de bariloche", "puerto montt",
+    "ciudad del este", "santa marta", "san miguel de allende", "puerto escondido",
+    "bahía blanca", "campo grande", "foz do iguaçu", "ilha grande", "vila velha",
+    "kuala terengganu", "kota bharu", "alor setar", "koh samui", "hat yai",
+    "nakhon ratchasima", "udon thani", "cam ranh", "buon ma thuot", "puerto del carmen",
+    "sankt moritz", "garmisch partenkirchen", "bad reichenhall", "cortina d'ampezzo",
+    "reggio calabria", "lamezia terme", "san marino", "monte carlo", "le mans",
+    "saint tropez", "clermont ferrand", "les sables d'olonne", "ciudad real",
+    "jerez de la frontera", "alcalá de henares", "vila nova de gaia",
+    "port sudan", "wadi halfa", "sidi bouzid", "el jadida", "ait ben haddou",
+    "cape coast", "bir lehlou", "grand bassam", "porto novo", "ile ife",
+    "port blair", "navi mumbai", "nuwara eliya", "ulan ude", "petropavlovsk kamchatsky",
+    "yuzhno sakhalinsk", "new plymouth", "palmerston north", "port hedland",
+    "coffs harbour", "mount isa", "port augusta", "broken hill", "st. george",
+    "kingston upon hull", "burton upon trent", "stoke on trent", "southend on sea",
+    "henley on thames", "walton on thames", "isle of man", "isle of wight", "isle of skye",
+    "bay of islands", "bay of plenty", "rio do sul", "são josé do rio preto", "ponta do sol",
+    "la coruña", "la serena", "la plata", "la romana", "la ceiba", "la spezia", "la palma",
+    "villa de leyva", "san cristóbal de las casas", "puerto de la cruz", "vitória da conquista",
+    "castillo de san marcos", "frankfurt an der oder", "halle an der saale", "rothenburg ob der tauber",
+    # written in other scripts
+    "台北", "東京", "北京", "上海", "香港", "大阪", "서울", "부산", "москва",
+    "санкт-петербург", "київ", "αθήνα", "القاهرة", "دبي", "תל אביב", "मुंबई",
+    "दिल्ली", "กรุงเทพ",
 ]
-DEV_ONLY_CITIES = ["kansas city", "montreal", "oslo"]
-DEV_ONLY_CITY_RATE = 0.35  # chance that a dev city slot uses a dev-only city
+ALWAYS_TRAIN = {  # the README's and the lesson's examples
+    "taipei", "台北", "boston", "denver", "zürich", "london", "tokyo", "san francisco",
+}
+ALWAYS_HELD_OUT = {"reykjavik", "nairobi", "oslo", "montreal", "kansas city", "buenos aires"}
+HELD_OUT_SHARE = 0.25  # of the cities: never in train or dev; the test split uses only these
+DEV_ONLY_SHARE = 0.10  # of the cities: in dev, never in train
+DEV_ONLY_CITY_RATE = 0.5  # chance that a dev city slot uses a dev-only city
+
+
+def split_cities(cities: list, always_train: set, always_held_out: set, seed: int) -> tuple[list, list, list]:
+    """(train, dev-only, held-out) city pools, drawn once with their own seed."""
+    free = sorted(set(cities) - always_train - always_held_out)
+    random.Random(seed).shuffle(free)
+    held = round(HELD_OUT_SHARE * len(cities)) - len(always_held_out)
+    dev = round(DEV_ONLY_SHARE * len(cities))
+    held_out = sorted(always_held_out) + free[:held]
+    dev_only = free[held:held + dev]
+    train = sorted(always_train) + free[held + dev:]
+    return train, dev_only, held_out
+
 
 MONTHS = [
     "january", "february", "march", "april", "may", "june", "july",
@@ -126,6 +267,8 @@ MACROS = {
     ],
     "dwhen": [
         "on {ddate}", "on {ddate}", "on {ddate}", "on {dday}",
+        "{drel} {dday}", "{drel} {dday} (morning|afternoon|evening)", "{dtoday}",
+        "{dtoday} (at|around|before|after) {dtime}", "{dtoday} in the {inperiod}",
         "on {ddate} in the {inperiod}", "on {ddate} at {dtime}",
         "on {ddate} (before|after|around) {dtime}", "{dday} {period}",
         "at {dtime}", "in the {inperiod}", "(before|after|around) {dtime}",
@@ -163,6 +306,15 @@ FLIGHT_TEMPLATES = {
         (8, "{want_flight} from {from} to {to}[ {dwhen}]"),
         (4, "{want_flight} to {to} from {from}[ {dwhen}]"),
         (2, "(what|which) flights go from {from} to {to}[ {dwhen}]"),
+        (3, "book (a|me a) (ticket|flight|seat) to {to} (departing|leaving|flying) (from |out of |){from}[ {dwhen}]"),
+        (2, "(i'm|we're) flying (out of|from) {from} (to|into) {to}[ {dwhen}]"),
+        (2, "{from} to {to}[ {dwhen}]"),
+        (2, "(i'm|we're) in {from} and (need|want|have) to (get|go) to {to}[ {dwhen}]"),
+        (2, "(get|book) me (on |)a flight to {to} (from|out of) {from}[ {dwhen}]"),
+        (2, "(traveling|travelling|going) from {from} to {to}[ {dwhen}]"),
+        (2, "departing (from |){from}[ {dwhen}] and arriving in {to}"),
+        (1, "my trip is from {from} to {to}[ {dwhen}]"),
+        (2, "(a flight|flights|tickets) to {to} (from|out of|leaving) {from}[ {dwhen}]"),
         # leaving / departing / arriving in
         (3, "{want_flight} leaving {from} {go_to} {to}[ {dwhen}]"),
         (2, "leaving {from} {dwhen}, (going|headed|flying) to {to}"),
@@ -235,7 +387,7 @@ COMMA_RATE = 0.05      # add a polite prefix or ", please"
 # Flights: template expansion
 # --------------------------------------------------------------------------
 
-def expand(template: str, rng: random.Random) -> str:
+def expand(template: str, rng: random.Random, macros: dict | None = None) -> str:
     """Resolve alternatives, optional parts and macros; keep slot names."""
     while True:
         group = re.search(r"\(([^()\[\]]*)\)", template)
@@ -252,9 +404,10 @@ def expand(template: str, rng: random.Random) -> str:
 
     def expand_macro(match: re.Match) -> str:
         name = match.group(1)
-        if name not in MACROS:
+        table = MACROS if macros is None else macros
+        if name not in table:
             return match.group(0)
-        return expand(rng.choice(MACROS[name]), rng)
+        return expand(rng.choice(table[name]), rng, table)
 
     return re.sub(r"\{(\w+)\}", expand_macro, template)
 
@@ -312,6 +465,8 @@ SLOT_FILLERS = {
     "ddate": lambda ctx: depart_date(ctx.rng),
     "mdate": lambda ctx: month_day(ctx.rng, "depart_date"),
     "dday": lambda ctx: [(ctx.rng.choice(DAY_NAMES), "depart_date.day_name")],
+    "drel": lambda ctx: [(ctx.rng.choice(["next", "this"]), "depart_date.date_relative")],
+    "dtoday": lambda ctx: [(ctx.rng.choice(["tomorrow", "today"]), "depart_date.today_relative")],
     "adate": lambda ctx: month_day(ctx.rng, "arrive_date"),
     "dtime": lambda ctx: [(time_of_day(ctx.rng), "depart_time.time")],
     "atime": lambda ctx: [(time_of_day(ctx.rng), "arrive_time.time")],
@@ -327,26 +482,45 @@ SLOT_FILLERS = {
 }
 
 
-class SentenceContext:
-    """Per-sentence state: the city pool and the cities already used."""
+def long_name(name: str) -> bool:
+    """A name of several words, or of three or more Chinese characters."""
+    return " " in name or (len(name) >= 3 and "\u4e00" <= name[0] <= "\u9fff")
 
-    def __init__(self, rng: random.Random, dev: bool):
+
+class Deck:
+    """City names dealt in turn from a shuffled pool: every name comes up again only after all the
+    others (varied splits, no name dominating one). In training, long names come up twice a round,
+    so that where a name ends is learned."""
+
+    def __init__(self, names: list, rng: random.Random, long_twice: bool = False):
+        self.names = list(names) + [n for n in names if long_twice and long_name(n)]
         self.rng = rng
-        self.dev = dev
+        self.left: list[str] = []
+
+    def draw(self) -> str:
+        if not self.left:
+            self.left = self.names[:]
+            self.rng.shuffle(self.left)
+        return self.left.pop()
+
+
+class SentenceContext:
+    """Per-sentence state: where city names come from, and the ones already used."""
+
+    def __init__(self, rng: random.Random, deck: Deck, extra: Deck | None = None, extra_rate: float = 0.0):
+        self.rng, self.deck, self.extra, self.extra_rate = rng, deck, extra, extra_rate
         self.used: list[str] = []
 
     def city(self) -> str:
         while True:
-            if self.dev and self.rng.random() < DEV_ONLY_CITY_RATE:
-                name = self.rng.choice(DEV_ONLY_CITIES)
-            else:
-                name = self.rng.choice(TRAIN_CITIES)
+            deck = self.extra if self.extra and self.rng.random() < self.extra_rate else self.deck
+            name = deck.draw()
             if name not in self.used:
                 self.used.append(name)
                 return name
 
 
-def fill(template: str, ctx: SentenceContext) -> list:
+def fill(template: str, ctx: SentenceContext, fillers: dict | None = None) -> list:
     """Turn an expanded template into (text, label-or-None) segments."""
     segments = []
     for i, part in enumerate(re.split(r"\{(\w+)\}", template)):
@@ -354,7 +528,7 @@ def fill(template: str, ctx: SentenceContext) -> list:
             if part:
                 segments.append((part, None))
         else:
-            segments.extend(SLOT_FILLERS[part](ctx))
+            segments.extend((SLOT_FILLERS if fillers is None else fillers)[part](ctx))
     return segments
 
 
@@ -434,17 +608,19 @@ def weighted_choice(rng: random.Random, weighted: list):
     return rng.choices([item for _, item in weighted], weights=weights)[0]
 
 
-def flight_example(rng: random.Random, dev: bool) -> dict:
+def english_style(segments: list, rng: random.Random) -> list:
+    """Articles, punctuation and sometimes natural capitalisation."""
+    segments = add_punctuation(fix_articles(segments), rng)
+    return capitalise(segments) if rng.random() < STYLED_RATE else segments
+
+
+def flight_example(rng: random.Random, ctx: SentenceContext, language: dict) -> dict:
     """One random sentence: intent, template, slot values, surface style."""
-    intents = list(INTENT_WEIGHTS)
-    intent = rng.choices(intents, weights=[INTENT_WEIGHTS[i] for i in intents])[0]
-    template = expand(weighted_choice(rng, FLIGHT_TEMPLATES[intent]), rng)
-    segments = fill(template, SentenceContext(rng, dev))
-    segments = fix_articles(segments)
-    segments = add_punctuation(segments, rng)
-    if rng.random() < STYLED_RATE:
-        segments = capitalise(segments)
-    return assemble(segments, intent)
+    weights = language["intents"]
+    intent = rng.choices(list(weights), weights=list(weights.values()))[0]
+    template = expand(weighted_choice(rng, language["templates"][intent]), rng, language["macros"])
+    segments = fill(template, ctx, language["fillers"])
+    return assemble(language["style"](segments, rng), intent)
 
 
 def classic_examples() -> list:
@@ -460,30 +636,265 @@ def classic_examples() -> list:
 
 def normalise(text: str) -> str:
     """Key for duplicate detection: lowercase, no punctuation."""
-    return " ".join(re.sub(r"[?.,!]", " ", text.lower()).split())
+    return " ".join(re.sub(r"[?.,!，。？！、]", " ", text.lower()).split())
 
 
-def generate_flights(rng: random.Random) -> tuple[list, list]:
+def generate_flights(rng: random.Random, language: dict) -> tuple[list, list, list]:
+    """(train, dev, test): train names only training cities; dev adds dev-only cities; test names
+    only held-out cities, which no train or dev sentence contains."""
+    train_cities, dev_cities, held_out = split_cities(
+        language["cities"], language["always_train"], language["always_held_out"], language["seed"])
     seen: set[str] = set()
-    train = []
-    for example in classic_examples():
-        seen.add(normalise(example["text"]))
-        train.append(example)
-    while len(train) < FLIGHT_TRAIN_SIZE:
-        example = flight_example(rng, dev=False)
-        key = normalise(example["text"])
-        if key not in seen:
-            seen.add(key)
-            train.append(example)
-    dev = []
-    while len(dev) < FLIGHT_DEV_SIZE:
-        example = flight_example(rng, dev=True)
-        key = normalise(example["text"])
-        if key not in seen:
-            seen.add(key)
-            dev.append(example)
+
+    def split(first: list, size: int, pool: list, extra: list = (), rate: float = 0.0, training: bool = False) -> list:
+        deck, extra_deck = Deck(pool, rng, long_twice=training), Deck(extra, rng) if extra else None
+        rows = []
+        for example in first:
+            seen.add(normalise(example["text"]))
+            rows.append(example)
+        while len(rows) < size:
+            example = flight_example(rng, SentenceContext(rng, deck, extra_deck, rate), language)
+            key = normalise(example["text"])
+            if key not in seen:
+                seen.add(key)
+                rows.append(example)
+        return rows
+
+    sizes = language["sizes"]
+    train = split(language["classics"], sizes[0], train_cities, training=True)
+    dev = split([], sizes[1], train_cities, dev_cities, DEV_ONLY_CITY_RATE)
+    test = split([], sizes[2], held_out)
     rng.shuffle(train)
-    return train, dev
+    return train, dev, test
+
+
+ENGLISH = {
+    "seed": SEED, "cities": CITIES, "always_train": ALWAYS_TRAIN, "always_held_out": ALWAYS_HELD_OUT,
+    "intents": INTENT_WEIGHTS, "templates": FLIGHT_TEMPLATES, "macros": MACROS, "fillers": SLOT_FILLERS,
+    "style": english_style, "classics": classic_examples(),
+    "sizes": (FLIGHT_TRAIN_SIZE, FLIGHT_DEV_SIZE, FLIGHT_TEST_SIZE),
+}
+
+
+# --------------------------------------------------------------------------
+# Flights in Chinese: the same slot and intent names, one token per character
+# --------------------------------------------------------------------------
+
+ZH_CITIES = [
+    # 中国大陆、港澳台
+    "台北", "高雄", "台中", "台南", "花莲", "北京", "上海", "广州", "深圳", "香港", "澳门",
+    "成都", "重庆", "西安", "杭州", "南京", "武汉", "长沙", "昆明", "厦门", "青岛", "大连",
+    "沈阳", "哈尔滨", "天津", "郑州", "济南", "福州", "南宁", "海口", "三亚", "贵阳", "兰州",
+    "乌鲁木齐", "拉萨", "呼和浩特", "银川", "西宁", "太原", "石家庄", "合肥", "南昌", "桂林",
+    "丽江", "长春", "温州", "宁波", "珠海",
+    # 亚洲
+    "东京", "大阪", "名古屋", "札幌", "福冈", "冲绳", "首尔", "釜山", "济州", "曼谷", "清迈",
+    "普吉", "新加坡", "吉隆坡", "雅加达", "巴厘岛", "马尼拉", "河内", "胡志明市", "金边",
+    "仰光", "新德里", "孟买", "加尔各答", "班加罗尔", "加德满都", "科伦坡", "迪拜", "阿布扎比",
+    "多哈", "利雅得", "特拉维夫", "德黑兰", "塔什干", "阿拉木图", "乌兰巴托",
+    # 欧洲
+    "伦敦", "巴黎", "苏黎世", "日内瓦", "奥斯陆", "雷克雅未克", "都柏林", "爱丁堡", "曼彻斯特",
+    "阿姆斯特丹", "布鲁塞尔", "柏林", "慕尼黑", "法兰克福", "汉堡", "维也纳", "布拉格", "华沙",
+    "布达佩斯", "罗马", "米兰", "威尼斯", "马德里", "巴塞罗那", "里斯本", "雅典", "伊斯坦布尔",
+    "斯德哥尔摩", "赫尔辛基", "哥本哈根", "莫斯科", "圣彼得堡", "基辅", "里加", "塔林",
+    # 非洲
+    "开罗", "内罗毕", "拉各斯", "阿克拉", "亚的斯亚贝巴", "约翰内斯堡", "开普敦",
+    "卡萨布兰卡", "马拉喀什", "突尼斯", "达喀尔", "金沙萨", "达累斯萨拉姆", "坎帕拉", "基加利",
+    # 美洲
+    "波士顿", "纽约", "洛杉矶", "旧金山", "芝加哥", "西雅图", "丹佛", "达拉斯", "亚特兰大",
+    "匹兹堡", "费城", "华盛顿", "迈阿密", "休斯顿", "凤凰城", "底特律", "拉斯维加斯",
+    "圣地亚哥", "波特兰", "檀香山", "安克雷奇", "多伦多", "温哥华", "蒙特利尔", "卡尔加里",
+    "墨西哥城", "坎昆", "哈瓦那", "波哥大", "利马", "基多", "布宜诺斯艾利斯", "里约热内卢",
+    "圣保罗", "蒙得维的亚",
+    # 大洋洲
+    "悉尼", "墨尔本", "布里斯班", "珀斯", "奥克兰", "惠灵顿", "基督城", "阿德莱德",
+    # 更多
+    "苏州", "无锡", "常州", "扬州", "徐州", "烟台", "威海", "潍坊", "洛阳", "开封", "大同", "包头",
+    "鄂尔多斯", "齐齐哈尔", "牡丹江", "佳木斯", "延吉", "丹东", "锦州", "秦皇岛", "唐山", "保定",
+    "邯郸", "赣州", "九江", "景德镇", "黄山", "芜湖", "安庆", "宜昌", "襄阳", "十堰", "恩施",
+    "张家界", "岳阳", "常德", "衡阳", "郴州", "韶关", "汕头", "湛江", "梅州", "惠州", "佛山",
+    "东莞", "中山", "江门", "北海", "柳州", "百色", "遵义", "铜仁", "六盘水", "大理", "西双版纳",
+    "香格里拉", "腾冲", "攀枝花", "绵阳", "宜宾", "泸州", "南充", "达州", "九寨沟", "汉中", "榆林",
+    "延安", "敦煌", "嘉峪关", "张掖", "酒泉", "格尔木", "喀什", "伊宁", "阿克苏", "库尔勒",
+    "克拉玛依", "吐鲁番", "和田", "日喀则", "林芝", "昌都", "满洲里", "海拉尔", "赤峰", "通辽",
+    "锡林浩特", "二连浩特", "阿尔山", "舟山", "台州", "义乌", "衢州", "连云港", "盐城", "南通",
+    "淮安", "泉州", "武夷山", "三明", "龙岩", "嘉义", "台东", "马公", "金门", "屏东",
+    "马赛", "里昂", "尼斯", "波尔多", "图卢兹", "科隆", "斯图加特", "德累斯顿", "汉诺威", "萨尔茨堡",
+    "因斯布鲁克", "巴塞尔", "伯尔尼", "洛桑", "都灵", "热那亚", "博洛尼亚", "佛罗伦萨", "那不勒斯",
+    "巴勒莫", "瓦伦西亚", "毕尔巴鄂", "格拉纳达", "塞维利亚", "波尔图", "马拉加", "格拉斯哥",
+    "利物浦", "伯明翰", "布里斯托尔", "贝尔法斯特", "卡迪夫", "安特卫普", "鹿特丹", "海牙",
+    "乌得勒支", "哥德堡", "马尔默", "卑尔根", "特罗姆瑟", "图尔库", "坦佩雷", "奥胡斯", "克拉科夫",
+    "格但斯克", "弗罗茨瓦夫", "布尔诺", "布拉迪斯拉发", "卢布尔雅那", "萨格勒布", "杜布罗夫尼克",
+    "贝尔格莱德", "索非亚", "布加勒斯特", "第比利斯", "埃里温", "巴库", "安卡拉", "安塔利亚",
+    "伊兹密尔", "塞萨洛尼基", "拉纳卡", "瓦莱塔", "明斯克", "敖德萨", "利沃夫", "喀山", "索契",
+    "新西伯利亚", "叶卡捷琳堡", "伊尔库茨克", "符拉迪沃斯托克", "哈巴罗夫斯克", "比什凯克", "杜尚别",
+    "阿什哈巴德", "撒马尔罕", "马斯喀特", "科威特城", "麦纳麦", "吉达", "麦地那", "巴格达",
+    "埃尔比勒", "伊斯兰堡", "拉合尔", "卡拉奇", "海得拉巴", "艾哈迈达巴德", "浦那", "斋浦尔", "果阿",
+    "科钦", "瓦拉纳西", "勒克瑙", "吉大港", "达卡", "马累", "廷布", "曼德勒", "万象", "琅勃拉邦",
+    "暹粒", "岘港", "芽庄", "宿务", "达沃", "泗水", "日惹", "棉兰", "槟城", "新山", "古晋", "亚庇",
+    "京都", "广岛", "仙台", "鹿儿岛", "神户", "横滨", "大邱", "仁川", "光州",
+    "奥兰多", "坦帕", "纳什维尔", "孟菲斯", "新奥尔良", "圣安东尼奥", "奥斯汀", "盐湖城", "萨克拉门托",
+    "圣何塞", "巴尔的摩", "克利夫兰", "哥伦布", "辛辛那提", "印第安纳波利斯", "密尔沃基", "堪萨斯城",
+    "圣路易斯", "明尼阿波利斯", "夏洛特", "罗利", "里士满", "诺福克", "布法罗", "罗切斯特", "奥尔巴尼",
+    "哈特福德", "普罗维登斯", "渥太华", "魁北克城", "埃德蒙顿", "温尼伯", "哈利法克斯", "瓜达拉哈拉",
+    "蒙特雷", "巴拿马城", "圣胡安", "圣多明各", "金斯敦", "拿骚", "加拉加斯", "麦德林", "卡塔赫纳",
+    "瓜亚基尔", "拉巴斯", "亚松森", "库斯科", "阿雷基帕", "巴西利亚", "萨尔瓦多", "福塔莱萨", "累西腓",
+    "马瑙斯", "阿雷格里港", "贝洛奥里藏特", "科尔多瓦", "门多萨", "乌斯怀亚", "瓦尔帕莱索",
+    "亚历山大", "卢克索", "阿斯旺", "喀土穆", "摩加迪沙", "吉布提", "阿斯马拉", "蒙巴萨", "桑给巴尔",
+    "阿鲁沙", "卢萨卡", "哈拉雷", "布拉瓦约", "马普托", "温得和克", "哈博罗内", "德班", "伊丽莎白港",
+    "塔那那利佛", "路易港", "阿布贾", "卡诺", "哈科特港", "洛美", "科托努", "杜阿拉", "雅温得",
+    "利伯维尔", "布拉柴维尔", "罗安达", "卢本巴希", "巴马科", "尼亚美", "瓦加杜古", "科纳克里",
+    "弗里敦", "蒙罗维亚", "阿比让", "努瓦克肖特", "的黎波里", "阿尔及尔", "拉巴特", "非斯", "丹吉尔",
+    "黄金海岸", "凯恩斯", "达尔文", "霍巴特", "堪培拉", "皇后镇", "但尼丁", "罗托鲁瓦", "苏瓦", "楠迪",
+    "帕皮提", "努美阿", "关岛", "塞班",
+    # 中文句子里的拉丁字母地名
+    "Boston", "Paris", "Tokyo", "London", "Seattle", "Denver", "Oslo", "Nairobi",
+    "Reykjavik", "Lisbon", "Dubai", "Vancouver", "Berlin", "Madrid", "Rome", "Cairo", "Lima",
+    "Quito", "Sydney", "Perth", "Seoul", "Osaka", "Hanoi", "Manila", "Doha", "Tehran", "Dallas",
+    "Chicago", "Miami", "Houston", "Atlanta", "Phoenix", "Toronto", "Montreal", "Geneva", "Zurich",
+    "Vienna", "Prague", "Warsaw", "Athens", "Dublin", "Helsinki", "Stockholm", "Copenhagen",
+    "Amsterdam", "Brussels", "Milan", "Munich", "Hamburg", "Lagos", "Accra", "Dakar", "Tunis",
+    "Casablanca", "Mumbai", "Delhi", "Chennai", "Karachi", "Lahore", "Dhaka", "Colombo",
+    "Kathmandu", "Bangkok", "Jakarta", "Singapore", "Auckland", "Wellington", "Honolulu",
+    "San Francisco", "Los Angeles", "New York", "Las Vegas", "Buenos Aires", "Rio de Janeiro",
+    "Mexico City", "Cape Town", "Kuala Lumpur", "Hong Kong", "Tel Aviv", "Abu Dhabi",
+]
+ZH_ALWAYS_TRAIN = {"台北", "波士顿", "北京", "上海", "东京", "伦敦", "Boston"}
+ZH_ALWAYS_HELD_OUT = {"雷克雅未克", "内罗毕", "布宜诺斯艾利斯", "奥斯陆", "Reykjavik"}
+ZH_DIGITS = "零一二三四五六七八九"
+ZH_WEEKDAYS = ["一", "二", "三", "四", "五", "六", "日"]
+ZH_AIRLINES = [
+    "中华航空", "华航", "长荣航空", "国航", "中国国航", "东方航空", "东航", "南方航空", "南航",
+    "海南航空", "国泰航空", "日本航空", "全日空", "大韩航空", "新加坡航空", "美联航", "达美航空",
+    "汉莎航空", "法航", "英航",
+]
+ZH_PERIODS = ["上午", "下午", "晚上", "早上", "中午", "凌晨"]
+
+
+def zh_number(n: int) -> str:
+    """1..31 in Chinese numerals: 二, 十一, 二十三."""
+    tens, ones = divmod(n, 10)
+    return (("" if tens == 1 else ZH_DIGITS[tens]) + "十" if tens else "") + (ZH_DIGITS[ones] if ones else "")
+
+
+def zh_month_day(rng: random.Random, prefix: str) -> list:
+    """'十一月' + '二号' or '11月' + '2日' as labelled segments."""
+    month, day = rng.randint(1, 12), rng.randint(1, 28)
+    if rng.random() < 0.3:
+        return [(f"{month}月", f"{prefix}.month_name"), (f"{day}{rng.choice('号日')}", f"{prefix}.day_number")]
+    return [(f"{zh_number(month)}月", f"{prefix}.month_name"), (f"{zh_number(day)}{rng.choice('号号日')}", f"{prefix}.day_number")]
+
+
+def zh_time(rng: random.Random) -> str:
+    """'三点', '九点半', '8点30分', '十点一刻'."""
+    hour = rng.randint(1, 12)
+    style = rng.random()
+    if style < 0.3:
+        return f"{hour}点" + rng.choice(["", "半", "30分", "15分", "45分"])
+    return f"{zh_number(hour)}点" + rng.choice(["", "", "半", "一刻", "三十分"])
+
+
+ZH_MACROS = {
+    "want": ["我想", "我要", "我打算", "我需要", "我们想", "我想要", "我准备"],
+    "help": ["帮我", "请帮我", "麻烦帮我", "给我", "请"],
+    "ticket": ["机票", "航班", "飞机票", "票"],
+    "dwhen": [
+        "{ddate}", "{ddate}", "{ddate}{period}", "{ddate}{period}{dtime}", "{dday}", "{drel}{dday}",
+        "{dtoday}", "{dtoday}{period}", "{dtoday}{period}{dtime}", "{period}{dtime}",
+    ],
+}
+ZH_TEMPLATES = {
+    "atis_flight": [
+        (8, "{want}[{dwhen}]从{from}飞到{to}"),
+        (5, "{want}[{dwhen}]从{from}飞往{to}"),
+        (5, "[{dwhen}]{from}到{to}的(航班|机票|飞机)"),
+        (5, "{want}[{dwhen}]从{from}出发(去|到|飞往|前往){to}"),
+        (4, "{want}到{to}去，[{dwhen}]从{from}出发"),
+        (3, "{want}[{dwhen}]飞往{to}"),
+        (4, "{want}{mdate}离开{from}"),
+        (4, "{want}{adate}到达{to}"),
+        (3, "{want}{adate}抵达{to}"),
+        (2, "{want}[{adate}]{atime}(之前|以前|左右)(到达|抵达|到){to}"),
+        (2, "{want}从{from}飞{to}，{atime}(之前|以前)到"),
+        (3, "{want}[{dwhen}]离开{from}，飞往{to}"),
+        (3, "{want}[{dwhen}]从{from}(出发|起飞)，{adate}抵达{to}"),
+        (3, "{want}{mdate}离开{from}，{adate}到达{to}"),
+        (4, "(有没有|有什么|查一下|看看)[{dwhen}](从|){from}(到|飞|飞往|去){to}的航班"),
+        (4, "{help}(订|买)一张[{dwhen}](从|){from}(到|飞往|去){to}的[{rt}]{ticket}"),
+        (3, "{help}(订|买)一张去{to}的{ticket}，[{dwhen}]从{from}出发"),
+        (3, "{want}坐{airline}[{dwhen}]从{from}飞{to}"),
+        (2, "{want}(订|买)一张{from}到{to}的{class}{ticket}"),
+        (3, "[{dwhen}]{from}飞{to}的航班(有哪些|有吗|还有票吗)"),
+        (2, "{want}[{dwhen}]到{to}去，(从|在){from}上飞机"),
+        (2, "{want}回{to}，现在在{from}"),
+        (3, "{from}(出发|起飞)到{to}[，{dwhen}]"),
+        (3, "{want}[{dwhen}](从|由){from}(前往|去|飞去){to}"),
+        (2, "(查询|查)[{dwhen}](从|){from}(至|到){to}的航班"),
+        (2, "{help}(找|查)一下{cost}的[{dwhen}]从{from}到{to}的航班"),
+        (2, "{want}[{dwhen}]去{to}，从{from}走"),
+        (2, "[{dwhen}](有|有没有){airline}的{from}到{to}的航班"),
+    ],
+    "atis_airfare": [
+        (3, "[{dwhen}]从{from}到{to}的(机票|票)多少钱"),
+        (3, "{from}飞{to}{cost}的(机票|票)(多少钱|是多少)"),
+        (2, "{from}到{to}的{class}(票价|机票价格)是多少"),
+        (2, "{from}到{to}{rt}(机票|票)多少钱"),
+    ],
+    "atis_airline": [
+        (3, "(哪些|哪家)航空公司(有|飞)(从|){from}(到|飞|飞往){to}的航班"),
+        (2, "从{from}飞{to}有哪些航空公司"),
+    ],
+    "atis_flight_time": [
+        (3, "[{dwhen}]从{from}到{to}的航班几点(起飞|出发)"),
+        (2, "{airline}从{from}飞{to}的航班什么时候(起飞|到)"),
+        (2, "(从|){from}飞往{to}的航班几点到达"),
+    ],
+}
+ZH_FILLERS = {
+    "from": lambda ctx: [(ctx.city(), "fromloc.city_name")],
+    "to": lambda ctx: [(ctx.city(), "toloc.city_name")],
+    "ddate": lambda ctx: zh_month_day(ctx.rng, "depart_date"),
+    "mdate": lambda ctx: zh_month_day(ctx.rng, "depart_date"),
+    "adate": lambda ctx: zh_month_day(ctx.rng, "arrive_date"),
+    "dday": lambda ctx: [(ctx.rng.choice(["星期", "周", "礼拜"]) + ctx.rng.choice(ZH_WEEKDAYS), "depart_date.day_name")],
+    "drel": lambda ctx: [(ctx.rng.choice(["下", "这"]), "depart_date.date_relative")],
+    "dtoday": lambda ctx: [(ctx.rng.choice(["明天", "今天", "后天"]), "depart_date.today_relative")],
+    "dtime": lambda ctx: [(zh_time(ctx.rng), "depart_time.time")],
+    "atime": lambda ctx: [(zh_time(ctx.rng), "arrive_time.time")],
+    "period": lambda ctx: [(ctx.rng.choice(ZH_PERIODS), "depart_time.period_of_day")],
+    "airline": lambda ctx: [(ctx.rng.choice(ZH_AIRLINES), "airline_name")],
+    "rt": lambda ctx: [(ctx.rng.choice(["往返", "单程", "来回"]), "round_trip")],
+    "class": lambda ctx: [(ctx.rng.choice(["头等舱", "商务舱", "经济舱"]), "class_type")],
+    "cost": lambda ctx: [(ctx.rng.choice(["最便宜", "最贵", "价格最低"]), "cost_relative")],
+}
+
+
+def chinese_style(segments: list, rng: random.Random) -> list:
+    """Sometimes a polite opening, a final '。' or '？', or ', please' (请)."""
+    segments = list(segments)
+    if rng.random() < 0.1:
+        segments.insert(0, (rng.choice(["你好，", "您好，", "嗯，", "那个，"]), None))
+    if rng.random() < 0.25:
+        question = any(q in "".join(t for t, _ in segments) for q in ("吗", "多少", "几点", "哪", "什么"))
+        segments.append(("？" if question else "。", None))
+    return segments
+
+
+def chinese_classics() -> list:
+    """The lesson's pair: 到达台北 is the destination, 离开台北 the departure."""
+    arrive = [("我想", None), ("十一月", "arrive_date.month_name"), ("二号", "arrive_date.day_number"),
+              ("到达", None), ("台北", "toloc.city_name")]
+    leave = [("我想", None), ("十一月", "depart_date.month_name"), ("二号", "depart_date.day_number"),
+             ("离开", None), ("台北", "fromloc.city_name")]
+    return [assemble(arrive, "atis_flight"), assemble(leave, "atis_flight")]
+
+
+CHINESE = {
+    "seed": SEED + 2, "cities": ZH_CITIES, "always_train": ZH_ALWAYS_TRAIN, "always_held_out": ZH_ALWAYS_HELD_OUT,
+    "intents": INTENT_WEIGHTS, "templates": ZH_TEMPLATES, "macros": ZH_MACROS, "fillers": ZH_FILLERS,
+    "style": chinese_style, "classics": chinese_classics(),
+    "sizes": (FLIGHT_TRAIN_SIZE, FLIGHT_DEV_SIZE, FLIGHT_TEST_SIZE),
+}
 
 
 # --------------------------------------------------------------------------
@@ -683,15 +1094,14 @@ def write_jsonl(path: Path, rows: list) -> None:
 
 
 def main() -> None:
-    rng = random.Random(SEED)
-    flights_train, flights_dev = generate_flights(rng)
-    reviews_train, reviews_dev = generate_reviews(rng)
-    outputs = {
-        "flights/train.jsonl": flights_train,
-        "flights/dev.jsonl": flights_dev,
-        "reviews/train.jsonl": reviews_train,
-        "reviews/dev.jsonl": reviews_dev,
-    }
+    flights = generate_flights(random.Random(SEED), ENGLISH)
+    flights_zh = generate_flights(random.Random(SEED + 2), CHINESE)
+    reviews = generate_reviews(random.Random(SEED + 1))
+    outputs = {}
+    for folder, splits in (("flights", flights), ("flights-zh", flights_zh)):
+        for name, rows in zip(("train", "dev", "test"), splits):
+            outputs[f"{folder}/{name}.jsonl"] = rows
+    outputs["reviews/train.jsonl"], outputs["reviews/dev.jsonl"] = reviews
     for name, rows in outputs.items():
         write_jsonl(DATA_DIR / name, rows)
         print(f"wrote {len(rows):4d} lines to {DATA_DIR / name}")

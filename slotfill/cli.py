@@ -14,7 +14,6 @@ from .errors import SlotfillError
 from .server import BATCH_WAIT_MS, MAX_BATCH, MAX_CHARS, MAX_TEXTS
 
 PROJECT = Path(__file__).resolve().parent.parent
-DEFAULT_CONFIG = PROJECT / "configs" / "flights.toml"
 DEFAULT_TAGGER = Path("models/flights")
 DEFAULT_CLASSIFIER = Path("models/sentiment-demo")
 STDIN_CHUNK = 1024
@@ -44,15 +43,16 @@ def _log_to_stderr(level: int = logging.INFO) -> None:
 
 
 @main.command()
-@click.argument("config", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("config", required=False, type=click.Path(path_type=Path))
 @click.option("--output", "-o", type=click.Path(file_okay=False, path_type=Path), help="Model directory [models/CONFIG-NAME].")
 @click.option("--set", "overrides", multiple=True, metavar="SECTION.KEY=VALUE", help="Override a config value (TOML syntax).")
 def train(config: Path | None, output: Path | None, overrides: tuple[str, ...]) -> None:
-    """Train a model; with no CONFIG, the bundled flight-booking demo."""
-    from .config import load_config
+    """Train a model; with no CONFIG, the bundled flight-booking demo. CONFIG is a file, or the name
+    of a bundled config (configs/flights-zh.toml, flights-zh) when no such file exists."""
+    from .config import find_config, load_config
     from .nn.training import train as run
 
-    config = config or DEFAULT_CONFIG
+    config = find_config(config)
     settings = load_config(config, list(overrides))
     output = output or Path("models") / config.stem
     _log_to_stderr()
@@ -191,7 +191,7 @@ def info(model_dir: Path) -> None:
     predictor = load(model_dir, engine="torch")
     config = config_to_dict(predictor.config)
     click.echo(f"model      {model_dir} ({predictor.task})")
-    for section in ("data", "model", "train"):
+    for section in ("data", "text", "model", "train"):
         flat = {k: v for k, v in config[section].items() if not isinstance(v, dict)}
         click.echo(f"[{section}]    " + ", ".join(f"{k}={v}" for k, v in flat.items()))
     fz = predictor.featurizer
@@ -213,6 +213,27 @@ def info(model_dir: Path) -> None:
     if metrics and metrics.get("history", {}).get("best") is not None:
         h = metrics["history"]
         click.echo(f"best dev   {h['metric']} {100 * h['best']:.2f} at epoch {h['best_epoch']}")
+
+
+@main.command()
+@click.argument("source", type=click.Path(path_type=Path))
+@click.argument("target", type=click.Path(path_type=Path))
+@click.option("--to", "to_format", type=click.Choice(["jsonl", "conll", "atis"]), required=True, help="Format of TARGET.")
+@click.option("--from", "from_format", type=click.Choice(["auto", "jsonl", "conll", "atis"]), default="auto", show_default=True,
+              help="Format of SOURCE (auto: a folder is ATIS, .jsonl/.json JSON Lines, else CoNLL).")
+@click.option("--scheme", type=click.Choice(["bio", "bioes"]), default="bio", show_default=True, help="Tags written to CoNLL or ATIS.")
+@click.option("--latin-in-cjk", type=click.Choice(["word", "char"]), default="word", show_default=True,
+              help="How JSON Lines text is tokenized: Latin letters in Chinese text as words or one per token.")
+def convert(source: Path, target: Path, to_format: str, from_format: str, scheme: str, latin_in_cjk: str) -> None:
+    """Convert tagged data SOURCE into TARGET: JSON Lines, CoNLL columns or an ATIS folder."""
+    from .readers import read_tagged, write_atis, write_conll, write_tagged_jsonl
+
+    sentences = read_tagged(source, from_format, latin_in_cjk)
+    if to_format == "jsonl":
+        write_tagged_jsonl(target, sentences)
+    else:
+        (write_conll if to_format == "conll" else write_atis)(target, sentences, scheme)
+    click.echo(f"{len(sentences)} sentences written to {target}")
 
 
 @main.command()

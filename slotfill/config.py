@@ -20,6 +20,7 @@ CHOICES = {
     "model.intent_pooling": ("max", "mean", "last", "attention"),
     "model.hashed.combine": ("sum", "mean"),
     "model.word2vec.algorithm": ("skipgram", "cbow"),
+    "text.latin_in_cjk": ("word", "char"),
     "train.device": ("auto", "cpu", "cuda"),
     "train.metric": ("auto", "f1", "accuracy", "macro_f1", "intent_accuracy", "sentence_accuracy"),
 }
@@ -35,6 +36,13 @@ class DataConfig:
     format: str = "auto"
     text_column: str = "text"
     label_column: str = "label"
+
+
+@dataclass
+class TextConfig:
+    """How raw text is tokenized, in training data given as text (JSON Lines) and when tagging."""
+
+    latin_in_cjk: str = "word"  # "char": Latin letters and digits in Chinese text one per token (CAIS)
 
 
 @dataclass
@@ -123,6 +131,7 @@ class TrainConfig:
 class Config:
     task: str = "tagger"
     data: DataConfig = field(default_factory=DataConfig)
+    text: TextConfig = field(default_factory=TextConfig)
     vocab: VocabConfig = field(default_factory=VocabConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
@@ -234,6 +243,28 @@ def load_config(path: str | Path | None = None, overrides: list[str] = ()) -> Co
         if any(message.startswith(k) or repr(k) in message for k in keys):
             raise SlotfillError(message, "--set") from None
         raise SlotfillError(message, path) from None
+
+
+def bundled_root() -> Path:
+    """Where the bundled `configs/` and `data/` are: inside the installed package (`slotfill/demos`,
+    built from the repository's folders), or the repository root of a source checkout."""
+    package = Path(__file__).resolve().parent
+    demos = package / "demos"
+    return demos if (demos / "configs").is_dir() else package.parent
+
+
+def find_config(name: str | Path | None = None) -> Path:
+    """A config file: `name` itself when that file exists, else the bundled config of that name
+    (`configs/flights-zh.toml`, `flights-zh.toml` or `flights-zh`); None: the flight-booking demo."""
+    if name is not None and Path(name).is_file():
+        return Path(name)
+    configs = bundled_root() / "configs"
+    stem = Path(name or "flights").name.removesuffix(".toml")
+    bundled = configs / f"{stem}.toml"
+    if bundled.is_file() and (name is None or Path(name).parent in (Path("."), Path("configs"))):
+        return bundled
+    known = ", ".join(sorted(p.stem for p in configs.glob("*.toml")))
+    raise SlotfillError(f"no such config file (bundled configs: {known})", name)
 
 
 def config_to_dict(config: Config) -> dict:

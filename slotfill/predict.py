@@ -35,10 +35,10 @@ class Engine(Protocol):
     def run(self, features: Features) -> dict[str, np.ndarray]: ...
 
 
-def _tokens(text: str, where: str = "text") -> list[Token]:
+def _tokens(text: str, where: str = "text", latin_in_cjk: str = "word") -> list[Token]:
     if not isinstance(text, str):
         raise SlotfillError(f"{where}: expected a string, not {type(text).__name__}")
-    tokens = tokenize(text, lowercase=False)
+    tokens = tokenize(text, lowercase=False, latin_in_cjk=latin_in_cjk)
     if not tokens:
         raise SlotfillError(f"{where}: empty sentence")
     return tokens
@@ -154,7 +154,7 @@ class SlotTagger(Predictor):
 
     def tag_batch(self, texts: list[str], ranking: int = 0) -> list[dict]:
         """`tag` for each text; `ranking` > 0 adds the best `ranking` intents to each "intent"."""
-        tokenized = [_tokens(text, f"sentence {i + 1}") for i, text in enumerate(texts)]
+        tokenized = [_tokens(text, f"sentence {i + 1}", self.config.text.latin_in_cjk) for i, text in enumerate(texts)]
         results = self.predict_tokens([[t.text for t in tokens] for tokens in tokenized])
         return [self._tagged(text, tokens, tags, probs, ranking) for text, tokens, (tags, probs) in zip(texts, tokenized, results)]
 
@@ -217,7 +217,7 @@ class SentimentClassifier(Predictor):
         return self.classify_batch([text])[0]
 
     def classify_batch(self, texts: list[str]) -> list[dict]:
-        tokenized = [[t.text for t in _tokens(text, f"sentence {i + 1}")] for i, text in enumerate(texts)]
+        tokenized = [[t.text for t in _tokens(text, f"sentence {i + 1}", self.config.text.latin_in_cjk)] for i, text in enumerate(texts)]
         return [
             {"text": text, "label": max(scores, key=scores.get), "scores": scores}
             for text, scores in zip(texts, self.predict_tokens(tokenized))

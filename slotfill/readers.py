@@ -10,8 +10,8 @@ from pathlib import Path
 
 from .config import Config
 from .errors import SlotfillError
-from .tags import Span, bio_from_spans, split_tag, to_bio
-from .text import tokenize
+from .tags import Span, bio_from_spans, spans, split_tag, to_bio, to_bioes
+from .text import detokenize, tokenize
 
 TAGGED_FORMATS = ("auto", "atis", "conll", "jsonl")
 LABELLED_FORMATS = ("auto", "sst", "csv", "tsv", "jsonl")
@@ -62,15 +62,23 @@ def _bio(tags: list[str], path: Path, line: int) -> list[str]:
 # ---- tagged corpora -------------------------------------------------------------------------
 
 
-def read_tagged(path: str | Path, format: str = "auto") -> list[TaggedSentence]:
-    """Read an ATIS folder, a CoNLL column file or JSON Lines with character-offset slots."""
-    path = Path(path)
+def tagged_format(path: Path, format: str = "auto") -> str:
+    """The format `auto` stands for: a folder is ATIS, `.jsonl`/`.json` JSON Lines, anything else CoNLL."""
     if format == "auto":
-        format = "atis" if path.is_dir() else "jsonl" if path.suffix in (".jsonl", ".json") else "conll"
-    readers = {"atis": read_atis, "conll": read_conll, "jsonl": read_tagged_jsonl}
-    if format not in readers:
+        return "atis" if path.is_dir() else "jsonl" if path.suffix in (".jsonl", ".json") else "conll"
+    if format not in TAGGED_FORMATS:
         raise SlotfillError(f"unknown tagged-data format {format!r} (known: {', '.join(TAGGED_FORMATS)})", path)
-    return readers[format](path)
+    return format
+
+
+def read_tagged(path: str | Path, format: str = "auto", latin_in_cjk: str = "word") -> list[TaggedSentence]:
+    """Read an ATIS folder, a CoNLL column file or JSON Lines with character-offset slots
+    (`latin_in_cjk`: how JSON Lines text is tokenized, see `text.tokenize`)."""
+    path = Path(path)
+    format = tagged_format(path, format)
+    if format == "jsonl":
+        return read_tagged_jsonl(path, latin_in_cjk)
+    return read_atis(path) if format == "atis" else read_conll(path)
 
 
 def read_atis(folder: str | Path) -> list[TaggedSentence]:
@@ -98,22 +106,39 @@ def read_atis(folder: str | Path) -> list[TaggedSentence]:
 
 
 def read_conll(path: str | Path) -> list[TaggedSentence]:
-    """Column files: `token<TAB or space>tag` per line (tag last), blank line between sentences."""
+    """Column files: `token<TAB or space>tag` per line (tag last, BIO or BIOES), a blank line between
+    sentences; a line with one field after a sentence's tokens is its intent (as SLU corpora write it)."""
     path = Path(path)
     sentences: list[TaggedSentence] = []
     tokens: list[str] = []
     tags: list[str] = []
+    intent: str | None = None
+    intent_line = 0
     for i, line in enumerate(read_lines(path) + [""], start=1):
         columns = line.split()
         if columns and columns[0] == "-DOCSTART-":
             continue
         if not columns:
             if tokens:
-                sentences.append(TaggedSentence(tokens, to_bio(tags)))
-            tokens, tags = [], []
+                sentences.append(TaggedSentence(tokens, to_bio(tags), intent))
+                if intent is not None and sentences[0].intent is None:
+                    raise SlotfillError(f"expected 'token tag', found 1 column ({intent!r}); read as an intent "
+                                        "line, it needs one in every sentence, and the first has none", path, intent_line)
+                if intent is None and sentences[0].intent is not None:
+                    raise SlotfillError("this sentence has no intent line (the last line of a sentence with one "
+                                        "field), the first sentence has one", path, i - 1)
+            elif intent is not None:
+                raise SlotfillError(f"intent {intent!r} without tokens before it", path, intent_line)
+            tokens, tags, intent = [], [], None
             continue
-        if len(columns) < 2:
-            raise SlotfillError(f"expected 'token tag', found {len(columns)} column", path, i)
+        if intent is not None:
+            raise SlotfillError(f"line {intent_line} holds one field, read as the sentence's intent, so the "
+                                f"sentence must end there (found {line.strip()!r})", path, i)
+        if len(columns) == 1:
+            if not tokens:
+                raise SlotfillError(f"expected 'token tag', found 1 column ({columns[0]!r})", path, i)
+            intent, intent_line = columns[0], i
+            continue
         try:
             split_tag(columns[-1])
         except ValueError as err:
@@ -135,8 +160,9 @@ def _json_object(line: str, path: Path, i: int) -> dict:
     return obj
 
 
-def slots_to_spans(offsets: list[tuple[int, int]], slots: list[dict]) -> list[Span]:
-    """Character-offset slots as token spans; raises ValueError when a slot cuts a token."""
+def slots_to_spans(offsets: list[tuple[int, int]], slots: list[dict], length: int) -> list[Span]:
+    """Character-offset slots of a text of `length` characters as token spans; raises ValueError
+    when a slot cuts a token or lies outside the text."""
     if not isinstance(slots, list):
         raise ValueError("\"slots\" must be a list of {\"start\", \"end\", \"label\"} objects")
     found = []
@@ -146,16 +172,20 @@ def slots_to_spans(offsets: list[tuple[int, int]], slots: list[dict]) -> list[Sp
         start, end, label = slot.get("start"), slot.get("end"), slot.get("label")
         if not (isinstance(start, int) and isinstance(end, int) and isinstance(label, str) and label):
             raise ValueError(f"slot {slot} needs integer \"start\", \"end\" and a \"label\"")
+        if start < 0 or end > length:
+            raise ValueError(f"slot {label!r} at {start}-{end} lies outside the text (0-{length})")
         inside = [k for k, (s, e) in enumerate(offsets) if s < end and e > start]
         if not inside:
             raise ValueError(f"slot {label!r} at {start}-{end} covers no token")
-        if offsets[inside[0]][0] < start or offsets[inside[-1]][1] > end:
-            raise ValueError(f"slot {label!r} at {start}-{end} cuts through a token")
+        for k in (inside[0], inside[-1]):
+            s, e = offsets[k]
+            if s < start or e > end:
+                raise ValueError(f"slot {label!r} at {start}-{end} cuts through a token (the token at {s}-{e})")
         found.append(Span(label, inside[0], inside[-1] + 1))
     return found
 
 
-def read_tagged_jsonl(path: str | Path) -> list[TaggedSentence]:
+def read_tagged_jsonl(path: str | Path, latin_in_cjk: str = "word") -> list[TaggedSentence]:
     """JSON Lines: `{"text", "slots": [{"start", "end", "label"}], "intent"?}` (offsets into text)."""
     path = Path(path)
     sentences = []
@@ -163,10 +193,10 @@ def read_tagged_jsonl(path: str | Path) -> list[TaggedSentence]:
         if not line.strip():
             continue
         obj = _json_object(line, path, i)
-        tokens = tokenize(obj["text"], lowercase=False)
+        tokens = tokenize(obj["text"], lowercase=False, latin_in_cjk=latin_in_cjk)
         offsets = [(t.start, t.end) for t in tokens]
         try:
-            tags = bio_from_spans(len(tokens), slots_to_spans(offsets, obj.get("slots", [])))
+            tags = bio_from_spans(len(tokens), slots_to_spans(offsets, obj.get("slots", []), len(obj["text"])))
         except ValueError as err:
             raise SlotfillError(str(err), path, i) from None
         intent = obj.get("intent")
@@ -176,27 +206,51 @@ def read_tagged_jsonl(path: str | Path) -> list[TaggedSentence]:
     return sentences
 
 
-def write_conll(path: str | Path, sentences: list[TaggedSentence]) -> None:
-    """Write `token<TAB>tag` lines with a blank line after each sentence."""
-    blocks = ["".join(f"{w}\t{t}\n" for w, t in zip(s.tokens, s.tags)) for s in sentences]
-    Path(path).write_text("\n".join(blocks), encoding="utf-8")
+SCHEMES = {"bio": to_bio, "bioes": to_bioes}
 
 
-def write_atis(folder: str | Path, sentences: list[TaggedSentence]) -> None:
+def write_conll(path: str | Path, sentences: list[TaggedSentence], scheme: str = "bio") -> None:
+    """Write `token<TAB>tag` lines, then the intent on a line of its own when every sentence has
+    one, and a blank line after each sentence."""
+    intents = all(s.intent for s in sentences)
+    blocks = [
+        "".join(f"{w}\t{t}\n" for w, t in zip(s.tokens, SCHEMES[scheme](s.tags))) + (f"{s.intent}\n" if intents else "")
+        for s in sentences
+    ]
+    Path(path).write_text("".join(block + "\n" for block in blocks), encoding="utf-8")
+
+
+def write_atis(folder: str | Path, sentences: list[TaggedSentence], scheme: str = "bio") -> None:
     """Write an ATIS-style folder (`label` only when every sentence has an intent)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "seq.in").write_text("".join(" ".join(s.tokens) + "\n" for s in sentences), encoding="utf-8")
-    (folder / "seq.out").write_text("".join(" ".join(s.tags) + "\n" for s in sentences), encoding="utf-8")
+    (folder / "seq.out").write_text("".join(" ".join(SCHEMES[scheme](s.tags)) + "\n" for s in sentences), encoding="utf-8")
     if sentences and all(s.intent for s in sentences):
         (folder / "label").write_text("".join(f"{s.intent}\n" for s in sentences), encoding="utf-8")
+
+
+def write_tagged_jsonl(path: str | Path, sentences: list[TaggedSentence]) -> None:
+    """Write JSON Lines with character-offset slots; sentences read from text keep that text, others
+    are written with `text.detokenize`."""
+    lines = []
+    for s in sentences:
+        text, offsets = (s.text, s.offsets) if s.text is not None else detokenize(s.tokens)
+        slots = [{"start": offsets[span.start][0], "end": offsets[span.end - 1][1], "label": span.label}
+                 for span in spans(s.tags)]
+        obj = {"text": text, "slots": slots}
+        if s.intent:
+            obj["intent"] = s.intent
+        lines.append(json.dumps(obj, ensure_ascii=False) + "\n")
+    Path(path).write_text("".join(lines), encoding="utf-8")
 
 
 # ---- labelled sentences -------------------------------------------------------------------
 
 
 def read_labelled(
-    path: str | Path, format: str = "auto", text_column: str = "text", label_column: str = "label"
+    path: str | Path, format: str = "auto", text_column: str = "text", label_column: str = "label",
+    latin_in_cjk: str = "word",
 ) -> list[LabelledText]:
     """Read SST lines (`LABEL sentence`), CSV/TSV with a header, or JSON Lines `{"text", "label"}`."""
     path = Path(path)
@@ -205,14 +259,15 @@ def read_labelled(
     if format == "sst":
         return _read_sst(path)
     if format in ("csv", "tsv"):
-        return _read_table(path, "," if format == "csv" else "\t", text_column, label_column)
+        return _read_table(path, "," if format == "csv" else "\t", text_column, label_column, latin_in_cjk)
     if format == "jsonl":
-        return _read_labelled_jsonl(path)
+        return _read_labelled_jsonl(path, latin_in_cjk)
     raise SlotfillError(f"unknown labelled-data format {format!r} (known: {', '.join(LABELLED_FORMATS)})", path)
 
 
-def _labelled(text: str, label: str, path: Path, i: int, pretokenized: bool = False) -> LabelledText:
-    tokens = text.split() if pretokenized else [t.text for t in tokenize(text, lowercase=False)]
+def _labelled(text: str, label: str, path: Path, i: int, latin_in_cjk: str | None = None) -> LabelledText:
+    """`latin_in_cjk` None: the text is already tokenized (split at spaces)."""
+    tokens = text.split() if latin_in_cjk is None else [t.text for t in tokenize(text, False, latin_in_cjk)]
     if not tokens:
         raise SlotfillError("empty sentence", path, i)
     if not label.strip():
@@ -226,11 +281,11 @@ def _read_sst(path: Path) -> list[LabelledText]:
         if not line.strip():
             continue
         label, _, text = line.strip().partition(" ")
-        examples.append(_labelled(text, label, path, i, pretokenized=True))
+        examples.append(_labelled(text, label, path, i))
     return examples
 
 
-def _read_table(path: Path, delimiter: str, text_column: str, label_column: str) -> list[LabelledText]:
+def _read_table(path: Path, delimiter: str, text_column: str, label_column: str, latin_in_cjk: str) -> list[LabelledText]:
     rows = csv.reader(io.StringIO("\n".join(read_lines(path))), delimiter=delimiter)
     header = next(rows)
     for column in (text_column, label_column):
@@ -244,11 +299,11 @@ def _read_table(path: Path, delimiter: str, text_column: str, label_column: str)
             continue
         if len(row) != len(header):
             raise SlotfillError(f"{len(row)} fields but the header has {len(header)}", path, i)
-        examples.append(_labelled(row[t], row[lab], path, i))
+        examples.append(_labelled(row[t], row[lab], path, i, latin_in_cjk))
     return examples
 
 
-def _read_labelled_jsonl(path: Path) -> list[LabelledText]:
+def _read_labelled_jsonl(path: Path, latin_in_cjk: str) -> list[LabelledText]:
     examples = []
     for i, line in enumerate(read_lines(path), start=1):
         if not line.strip():
@@ -256,13 +311,13 @@ def _read_labelled_jsonl(path: Path) -> list[LabelledText]:
         obj = _json_object(line, path, i)
         if not isinstance(obj.get("label"), (str, int)) or isinstance(obj.get("label"), bool):
             raise SlotfillError("missing \"label\" (a string or an integer)", path, i)
-        examples.append(_labelled(obj["text"], str(obj["label"]), path, i))
+        examples.append(_labelled(obj["text"], str(obj["label"]), path, i, latin_in_cjk))
     return examples
 
 
 def read_split(config: Config, path: str) -> list:
     """A split of the configured data: TaggedSentences or LabelledTexts."""
-    data = config.data
+    data, latin_in_cjk = config.data, config.text.latin_in_cjk
     if config.task == "tagger":
-        return read_tagged(path, data.format)
-    return read_labelled(path, data.format, data.text_column, data.label_column)
+        return read_tagged(path, data.format, latin_in_cjk)
+    return read_labelled(path, data.format, data.text_column, data.label_column, latin_in_cjk)

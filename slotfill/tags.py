@@ -35,6 +35,20 @@ def to_bio(tags: list[str]) -> list[str]:
     return out
 
 
+def to_bioes(tags: list[str]) -> list[str]:
+    """BIO (or IOBES) tags as IOBES: a one-token chunk is S-, a chunk's last token E-."""
+    found = spans(tags)
+    out = [OUTSIDE] * len(tags)
+    for span in found:
+        if span.end - span.start == 1:
+            out[span.start] = f"S-{span.label}"
+            continue
+        out[span.start] = f"B-{span.label}"
+        out[span.start + 1:span.end - 1] = [f"I-{span.label}"] * (span.end - span.start - 2)
+        out[span.end - 1] = f"E-{span.label}"
+    return out
+
+
 def _chunk_ends(prev: str, tag: str, prev_label: str, label: str) -> bool:
     """conlleval's endOfChunk for BIO: does a chunk end between `prev` and `tag`?"""
     return (prev in ("B", "I") and tag in ("B", "O")) or (prev != "O" and prev_label != label)

@@ -17,6 +17,7 @@ from slotfill.readers import (
     read_tagged_jsonl,
     write_atis,
     write_conll,
+    write_tagged_jsonl,
 )
 from slotfill.tags import spans
 
@@ -27,7 +28,7 @@ ATIS_SLOT_LABELS = {  # the ATIS slot names data/README.md lists for data/flight
     "fromloc.city_name", "toloc.city_name", "depart_date.month_name", "depart_date.day_number",
     "depart_date.day_name", "arrive_date.month_name", "arrive_date.day_number", "depart_time.time",
     "arrive_time.time", "depart_time.period_of_day", "airline_name", "round_trip", "class_type",
-    "cost_relative",
+    "cost_relative", "depart_date.date_relative", "depart_date.today_relative",
 }
 FLIGHT_INTENTS = {"atis_flight", "atis_airfare", "atis_airline", "atis_flight_time"}
 
@@ -322,11 +323,12 @@ def test_read_tagged_jsonl_offsets_to_bio(tmp_path):
         {"text": "list airlines"},
     )
     first, second = read_tagged(path)
-    assert first.tokens == ["Fly", "from", "St.", "Louis", "to", "台北", "?"]
-    assert first.tags == ["O", "O", "B-fromloc.city_name", "I-fromloc.city_name", "O", "B-toloc.city_name", "O"]
+    assert first.tokens == ["Fly", "from", "St.", "Louis", "to", "台", "北", "?"]
+    assert first.tags == ["O", "O", "B-fromloc.city_name", "I-fromloc.city_name", "O", "B-toloc.city_name",
+                          "I-toloc.city_name", "O"]
     assert first.intent == "atis_flight"
     assert first.text == text
-    assert first.offsets == [(0, 3), (4, 8), (9, 12), (13, 18), (19, 21), (22, 24), (24, 25)]
+    assert first.offsets == [(0, 3), (4, 8), (9, 12), (13, 18), (19, 21), (22, 23), (23, 24), (24, 25)]
     assert second == TaggedSentence(["list", "airlines"], ["O", "O"], None, "list airlines", [(0, 4), (5, 13)])
 
 
@@ -393,9 +395,9 @@ def test_jsonl_slot_cuts_off_the_start(tmp_path):
     assert message.startswith(f"{path}:2: ") and "cuts through a token" in message
 
 
-@pytest.mark.parametrize("start, end", [(2, 3), (20, 25), (5, 5), (6, 3)])
+@pytest.mark.parametrize("start, end", [(2, 3), (5, 5), (6, 3)])
 def test_jsonl_slot_covers_nothing(tmp_path, start, end):
-    # (2, 3) is the space between "to" and "boston"; (20, 25) lies past the end of the text
+    # (2, 3) is the space between "to" and "boston"
     path, message = jsonl_error(
         tmp_path, json.dumps({"text": "to boston", "slots": [{"start": start, "end": end, "label": "city"}]})
     )
@@ -463,9 +465,10 @@ def test_write_conll_round_trip(tmp_path):
     write_conll(path, SENTENCES)
     text = path.read_text(encoding="utf-8")
     assert text.startswith("fly\tO\nfrom\tO\nst.\tB-fromloc.city_name\n")
-    assert "louis\tI-fromloc.city_name\n\nto\tO\n" in text
+    assert "louis\tI-fromloc.city_name\natis_flight\n\nto\tO\n" in text
+    assert text.endswith("airlines\tO\natis_airline\n\n")
     again = read_conll(path)
-    assert [(s.tokens, s.tags) for s in again] == [(s.tokens, s.tags) for s in SENTENCES]
+    assert [(s.tokens, s.tags, s.intent) for s in again] == [(s.tokens, s.tags, s.intent) for s in SENTENCES]
 
 
 def test_write_atis_round_trip(tmp_path):
@@ -493,7 +496,7 @@ def test_jsonl_to_atis_and_conll_round_trip(tmp_path):
     atis = read_tagged(tmp_path / "atis")
     conll = read_tagged(tmp_path / "dev.conll")
     assert [(s.tokens, s.tags, s.intent) for s in atis] == [(s.tokens, s.tags, s.intent) for s in sentences]
-    assert [(s.tokens, s.tags) for s in conll] == [(s.tokens, s.tags) for s in sentences]
+    assert [(s.tokens, s.tags, s.intent) for s in conll] == [(s.tokens, s.tags, s.intent) for s in sentences]
 
 
 # ---- labelled sentences -------------------------------------------------------------------
@@ -601,11 +604,12 @@ def test_labelled_errors_for_files(tmp_path):
 # ---- the bundled and the real corpora -----------------------------------------------------
 
 
-def test_bundled_flights_use_atis_labels():
-    path = ROOT / "data" / "flights" / "train.jsonl"
+@pytest.mark.parametrize("folder", ["flights", "flights-zh"])
+def test_bundled_flights_use_atis_labels(folder):
+    path = ROOT / "data" / folder / "train.jsonl"
     raw = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
     sentences = read_tagged(path)
-    assert len(sentences) == len(raw) == 500
+    assert len(sentences) == len(raw) == 1000
     tag_labels = {t[2:] for s in sentences for t in s.tags if t != "O"}
     assert tag_labels == ATIS_SLOT_LABELS
     assert {t[:2] for s in sentences for t in s.tags if t != "O"} == {"B-", "I-"}
@@ -650,3 +654,139 @@ def test_real_sst2():
         examples = read_labelled(SHARED / "sst2" / f"{name}.txt")
         assert len(examples) == size
         assert {e.label for e in examples} == {"0", "1"}
+
+
+# ---- Chinese: BIOES CoNLL with intent lines, JSON Lines, conversions ----------------------
+
+SLU_BLOCKS = """我 O
+要 O
+听 O
+吴 B-singer_name
+雨 I-singer_name
+霏 E-singer_name
+的 O
+歌 S-song_type
+PlayMusic
+
+今 B-date
+天 E-date
+天 O
+气 O
+GetWeather
+"""
+
+
+def test_read_conll_bioes_with_intent_lines(tmp_path):
+    first, second = read_tagged(write(tmp_path / "train.txt", SLU_BLOCKS))
+    assert first.tokens == list("我要听吴雨霏的歌")
+    assert first.tags == ["O", "O", "O", "B-singer_name", "I-singer_name", "I-singer_name", "O", "B-song_type"]
+    assert first.intent == "PlayMusic"
+    assert (second.tokens, second.tags, second.intent) == (list("今天天气"), ["B-date", "I-date", "O", "O"], "GetWeather")
+
+
+@pytest.mark.parametrize(
+    "text, line, words",
+    [
+        ("我 O\n要 O\nPlayMusic\nChat\n\n", 4, "sentence must end there"),  # two single-field lines
+        ("我 O\nPlayMusic\n要 O\n\n", 3, "sentence must end there"),  # tokens after the intent
+        ("我 O\nPlayMusic\n\n要 O\n\n", 4, "no intent line"),  # the second sentence lacks one
+        ("我 O\n\n要 O\nChat\n", 4, "found 1 column ('Chat')"),  # the first sentence lacks one
+    ],
+)
+def test_read_conll_bad_intent_lines(tmp_path, text, line, words):
+    path = write(tmp_path / "bad.txt", text)
+    message = error(read_conll, path)
+    assert message.startswith(f"{path}:{line}: ") and words in message
+
+
+def test_read_jsonl_chinese_offsets(tmp_path):
+    text = "我想从台北飞到Boston"
+    path = jsonl(tmp_path / "zh.jsonl", {"text": text, "slots": [
+        {"start": 3, "end": 5, "label": "fromloc.city_name"}, {"start": 7, "end": 13, "label": "toloc.city_name"}]})
+    (sentence,) = read_tagged(path)
+    assert sentence.tokens == ["我", "想", "从", "台", "北", "飞", "到", "Boston"]
+    assert sentence.tags == ["O", "O", "O", "B-fromloc.city_name", "I-fromloc.city_name", "O", "O", "B-toloc.city_name"]
+    (chars,) = read_tagged(path, latin_in_cjk="char")
+    assert chars.tokens[7:] == list("Boston")
+    assert chars.tags[7:] == ["B-toloc.city_name"] + ["I-toloc.city_name"] * 5
+
+
+def test_jsonl_slot_inside_a_latin_word_of_chinese_text(tmp_path):
+    # "tf" is the start of the word "tfboys"; with Latin letters one per token it is a valid slot
+    line = json.dumps({"text": "我要听tfboys的歌", "slots": [{"start": 3, "end": 5, "label": "singer_name"}]}, ensure_ascii=False)
+    path, message = jsonl_error(tmp_path, line)
+    assert message == f"{path}:2: slot 'singer_name' at 3-5 cuts through a token (the token at 3-9)"
+    assert read_tagged(path, latin_in_cjk="char")[1].tags[3:6] == ["B-singer_name", "I-singer_name", "O"]
+
+
+@pytest.mark.parametrize("start, end", [(20, 25), (3, 50), (-2, 2)])
+def test_jsonl_slot_outside_its_text(tmp_path, start, end):
+    path, message = jsonl_error(tmp_path, json.dumps({"text": "to boston", "slots": [{"start": start, "end": end, "label": "city"}]}))
+    assert message == f"{path}:2: slot 'city' at {start}-{end} lies outside the text (0-9)"
+
+
+def test_write_jsonl_from_tokens(tmp_path):
+    sentences = [TaggedSentence(list("我要听吴雨霏的歌"), ["O"] * 3 + ["B-singer", "I-singer", "I-singer", "O", "O"], "PlayMusic"),
+                 TaggedSentence(["fly", "to", "st.", "louis"], ["O", "O", "B-city", "I-city"])]
+    path = tmp_path / "out.jsonl"
+    write_tagged_jsonl(path, sentences)
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    assert rows == [
+        {"text": "我要听吴雨霏的歌", "slots": [{"start": 3, "end": 6, "label": "singer"}], "intent": "PlayMusic"},
+        {"text": "fly to st. louis", "slots": [{"start": 7, "end": 16, "label": "city"}]},
+    ]
+    assert [(s.tokens, s.tags, s.intent) for s in read_tagged(path)] == [(s.tokens, s.tags, s.intent) for s in sentences]
+
+
+@pytest.mark.skipif(not (SHARED / "cais").is_dir(), reason="../shared/data/cais is not here")
+def test_cais_reads_and_round_trips_byte_for_byte(tmp_path):
+    from click.testing import CliRunner
+
+    from slotfill.cli import main
+
+    source = SHARED / "cais" / "dev.txt"
+    sentences = read_tagged(source)
+    assert len(sentences) == 994 and all(s.intent for s in sentences)
+    runner = CliRunner()
+    result = runner.invoke(main, ["convert", str(source), str(tmp_path / "dev.jsonl"), "--to", "jsonl"])
+    assert result.exit_code == 0 and result.output == f"994 sentences written to {tmp_path / 'dev.jsonl'}\n"
+    back = tmp_path / "dev.conll"
+    result = runner.invoke(main, ["convert", str(tmp_path / "dev.jsonl"), str(back), "--to", "conll",
+                                  "--scheme", "bioes", "--latin-in-cjk", "char"])
+    assert result.exit_code == 0, result.output
+    assert back.read_text(encoding="utf-8").replace("\t", " ") == source.read_text(encoding="utf-8")
+
+
+def test_convert_round_trips_between_all_formats(tmp_path):
+    from click.testing import CliRunner
+
+    from slotfill.cli import main
+
+    runner = CliRunner()
+    source = write(tmp_path / "zh.txt", SLU_BLOCKS)
+    original = [(s.tokens, s.tags, s.intent) for s in read_tagged(source)]
+    steps = [("a.jsonl", "jsonl"), ("b", "atis"), ("c.conll", "conll"), ("d.jsonl", "jsonl")]
+    current = source
+    for name, to in steps:
+        result = runner.invoke(main, ["convert", str(current), str(tmp_path / name), "--to", to])
+        assert result.exit_code == 0, result.output
+        current = tmp_path / name
+        assert [(s.tokens, s.tags, s.intent) for s in read_tagged(current)] == original, to
+    assert json.loads((tmp_path / "d.jsonl").read_text(encoding="utf-8").splitlines()[1])["text"] == "今天天气"
+    # English through the same chain
+    english = ROOT / "data" / "flights" / "dev.jsonl"
+    runner.invoke(main, ["convert", str(english), str(tmp_path / "en.conll"), "--to", "conll", "--scheme", "bioes"])
+    runner.invoke(main, ["convert", str(tmp_path / "en.conll"), str(tmp_path / "en.jsonl"), "--to", "jsonl"])
+    assert [(s.tokens, s.tags, s.intent) for s in read_tagged(tmp_path / "en.jsonl")] == \
+        [(s.tokens, s.tags, s.intent) for s in read_tagged(english)]
+
+
+def test_convert_bad_input_is_one_line(tmp_path):
+    from click.testing import CliRunner
+
+    from slotfill.cli import main
+
+    bad = write(tmp_path / "bad.txt", "我 O\n要 O\nPlayMusic\nChat\n")
+    result = CliRunner().invoke(main, ["convert", str(bad), str(tmp_path / "x.jsonl"), "--to", "jsonl"])
+    assert result.exit_code == 1 and result.output.startswith(f"error: {bad}:4: ") and result.output.count("\n") == 1
+    assert not (tmp_path / "x.jsonl").exists()
