@@ -79,7 +79,7 @@ def parser(doc: str, default_config: Path) -> argparse.ArgumentParser:
 def train_timed(config_path: Path, splits: dict[str, Path], seed: int, output: Path, overrides: list[str] = ()):
     """Train `config_path` on the given train/dev/test paths: (predictor, metrics, wall seconds)."""
     from slotfill.config import load_config
-    from slotfill.training import train
+    from slotfill.nn.training import train
 
     paths = [f"data.{split}={path}" for split, path in splits.items()]
     config = load_config(config_path, [*paths, f"train.seed={seed}", *overrides])

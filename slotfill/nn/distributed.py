@@ -1,0 +1,84 @@
+"""Several training processes (launched by torchrun): who is who, sharding, and agreement between processes.
+A single process is a cluster of one, where every operation is the identity."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+import torch.distributed as dist
+
+from ..errors import SlotfillError
+
+
+@dataclass(frozen=True)
+class Cluster:
+    rank: int = 0
+    world: int = 1
+    local_rank: int = 0
+
+    @property
+    def main(self) -> bool:
+        """Rank 0 evaluates, logs and writes the model directory."""
+        return self.rank == 0
+
+    def shard(self, batches: list) -> list:
+        """This process's share of an epoch's batches; every process gets as many (the few left over are skipped)."""
+        if self.world == 1:
+            return batches
+        return batches[: len(batches) // self.world * self.world][self.rank::self.world]
+
+    def sum(self, *values: float) -> list[float]:
+        """`values` summed over the processes."""
+        if self.world == 1:
+            return list(values)
+        tensor = torch.tensor(values, dtype=torch.float64)
+        dist.all_reduce(tensor)
+        return tensor.tolist()
+
+    def gather(self, value) -> list:
+        """`value` of every process (picklable plain data), by rank."""
+        if self.world == 1:
+            return [value]
+        values = [None] * self.world
+        dist.all_gather_object(values, value)
+        return values
+
+    def from_main(self, work: Callable[[], object]):
+        """`work()` run by rank 0 and its result sent to all; a SlotfillError there is raised everywhere."""
+        if self.world == 1:
+            return work()
+        payload = [None]
+        if self.main:
+            try:
+                payload[0] = ("ok", work())
+            except SlotfillError as err:
+                payload[0] = ("error", str(err))
+        dist.broadcast_object_list(payload, src=0)
+        status, value = payload[0]
+        if status == "error":
+            raise SlotfillError(value if self.main else f"stopped by rank 0: {value}")
+        return value
+
+    def wrap(self, module: torch.nn.Module) -> torch.nn.Module:
+        """DistributedDataParallel around `module` (parameters broadcast from rank 0), or `module` itself."""
+        if self.world == 1:
+            return module
+        return torch.nn.parallel.DistributedDataParallel(module)
+
+
+def join(device_type: str) -> Cluster:
+    """The cluster torchrun started this process in (gloo on the CPU, nccl on CUDA), or a cluster of one."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world == 1:
+        return Cluster()
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if device_type == "cuda" else "gloo")
+    return Cluster(dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", "0")))
+
+
+def leave(cluster: Cluster) -> None:
+    if cluster.world > 1 and dist.is_initialized():
+        dist.destroy_process_group()
