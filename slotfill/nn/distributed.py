@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from typing import NoReturn
 from dataclasses import dataclass
 
 import torch
@@ -59,8 +60,18 @@ class Cluster:
         dist.broadcast_object_list(payload, src=0)
         status, value = payload[0]
         if status == "error":
-            raise SlotfillError(value if self.main else f"stopped by rank 0: {value}")
+            self.stop(value)
         return value
+
+    def stop(self, message: str) -> NoReturn:
+        """Raise `message` as a SlotfillError; the other processes wait for rank 0 to go first, so that
+        torchrun reports rank 0's error (and stops them)."""
+        if not self.main:
+            try:
+                dist.barrier()  # rank 0 never arrives; its exit ends the wait
+            except Exception:  # noqa: BLE001 - the connection closed by rank 0's exit
+                pass
+        raise SlotfillError(message)
 
     def wrap(self, module: torch.nn.Module) -> torch.nn.Module:
         """DistributedDataParallel around `module` (parameters broadcast from rank 0), or `module` itself."""

@@ -284,12 +284,12 @@ def _same_everywhere(cluster: Cluster, config: Config) -> tuple[list, list, str]
     everyone = cluster.gather(mine)
     for rank, theirs in enumerate(everyone):
         if "error" in theirs:
-            raise SlotfillError(theirs["error"] if rank == cluster.rank or cluster.world == 1 else f"rank {rank}: {theirs['error']}")
+            cluster.stop(theirs["error"] if cluster.world == 1 else f"rank {rank}: {theirs['error']}")
     for rank, theirs in enumerate(everyone):
         differing = checkpoint.differences(everyone[0]["config"], theirs["config"], "", ("on rank 0", f"on rank {rank}"))
         differing += [f"{part} data ({everyone[0][part]} vs {theirs[part]})" for part in ("train", "dev") if theirs[part] != everyone[0][part]]
         if differing:
-            raise SlotfillError(f"the torchrun processes disagree: rank {rank} differs from rank 0 in {', '.join(differing)}")
+            cluster.stop(f"the torchrun processes disagree: rank {rank} differs from rank 0 in {', '.join(differing)}")
     return train_set, dev_set, f"train {mine['train']}; dev {mine['dev']}"
 
 
