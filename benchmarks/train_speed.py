@@ -1,10 +1,12 @@
 """Training speed: the same ATIS epochs with the code of an earlier revision and with this checkout, in one run.
 
 Each side trains in its own subprocess (PYTHONPATH pointing at its code, its own defaults, e.g. threads),
-on the same config file (the earlier revision's, so both know every key) and data; the sides alternate
-`--rounds` times and the median seconds per epoch (training pass and dev evaluation) give the ratio.
+on the same config file (the earlier revision's, so both know every key; with --own-configs, each side's
+own configs/CONFIG) and data; the sides alternate `--rounds` times and the median seconds per epoch
+(training pass and dev evaluation) give the ratio.
 
     python benchmarks/train_speed.py                                   # feb41d7 vs this checkout, atis.toml
+    python benchmarks/train_speed.py --own-configs                     # each side's shipped atis.toml
     python benchmarks/train_speed.py --config atis-joint.toml --set train.threads=1
 """
 
@@ -63,24 +65,26 @@ def main() -> None:
     p.add_argument("--config", default="atis.toml", help="a config file name in the base revision's configs/ [atis.toml]")
     p.add_argument("--epochs", type=int, default=1)
     p.add_argument("--rounds", type=int, default=2)
+    p.add_argument("--own-configs", action="store_true", help="each side trains with its own configs/CONFIG")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE",
                    help="applied to both sides")
     args = p.parse_args()
     with tempfile.TemporaryDirectory(prefix="train-speed-") as tmp:
         tmp = Path(tmp)
         base = extract(args.base, tmp)
-        config = base / "configs" / args.config
         overrides = [f"data.{split}='{ATIS / split}'" for split in ("train", "dev")] + [
             "data.test=''", f"train.epochs={args.epochs}", "train.seed=1", *args.overrides]
         sides = {f"{args.base} (before)": base, "this checkout (after)": ROOT}
         seconds: dict[str, list[float]] = {name: [] for name in sides}
         for round_ in range(1, args.rounds + 1):
             for side, (name, code) in enumerate(sides.items()):
+                config = (code if args.own_configs else base) / "configs" / args.config
                 got = epoch_seconds(code, config, tmp / f"model-{round_}-{side}", overrides)
                 seconds[name] += got
                 print(f"round {round_}  {name:<24} " + " ".join(f"{s:.1f}" for s in got) + " s/epoch", flush=True)
     before, after = (statistics.median(v) for v in seconds.values())
-    print(f"\n{args.config} {' '.join(args.overrides)}: median seconds per epoch (training + dev evaluation)")
+    which = "each side's own" if args.own_configs else f"{args.base}'s"
+    print(f"\n{which} {args.config} {' '.join(args.overrides)}: median seconds per epoch (training + dev evaluation)")
     print(f"  before ({args.base})  {before:.1f}")
     print(f"  after               {after:.1f}")
     print(f"  speed-up            {before / after:.2f}x")

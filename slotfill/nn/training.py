@@ -172,13 +172,15 @@ class Trainer:
         total, count = self.cluster.sum(total.item(), count)
         return total / count
 
-    def state(self, epoch: int, waited: int, history: dict) -> dict:
-        """What checkpoint.pt holds (gathered from every process: each has its own random stream)."""
+    def state(self, epoch: int, waited: int, history: dict, data: str) -> dict | None:
+        """What checkpoint.pt holds, on rank 0 (None elsewhere); the random streams of every process are gathered."""
         streams = self.cluster.gather({"torch": torch.get_rng_state(), "random": checkpoint.random_state(random),
                                        "cuda": torch.cuda.get_rng_state(self.device) if self.device.type == "cuda" else None})
+        if not self.cluster.main:
+            return None
         model = self.predictor.model
         return {
-            "format": checkpoint.FORMAT, "config": config_to_dict(self.predictor.config), "data": "", "world": self.cluster.world,
+            "format": checkpoint.FORMAT, "config": config_to_dict(self.predictor.config), "data": data, "world": self.cluster.world,
             "epoch": epoch, "waited": waited, "history": copy.deepcopy(history),
             "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
             "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(), "scaler": self.scaler.state_dict(),
@@ -246,9 +248,8 @@ def fit(trainer: Trainer, train: list, dev: list, metric: str, output: Path, sav
         if live is not None:
             model.load_state_dict(live)
         trainer.scheduler.step(score)
-        state = trainer.state(epoch, waited, history)
-        state["data"] = data
-        if cluster.main:
+        state = trainer.state(epoch, waited, history, data)
+        if state is not None:
             state_bytes = checkpoint.to_bytes(state)
             if best_weights is not None:
                 save(predictor, output, {"history": history}, best_weights, {checkpoint.CHECKPOINT: state_bytes})
