@@ -4,6 +4,7 @@ A single process is a cluster of one, where every operation is the identity."""
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 from typing import NoReturn
 from dataclasses import dataclass
@@ -12,6 +13,8 @@ import torch
 import torch.distributed as dist
 
 from ..errors import SlotfillError
+
+STOP_GRACE = 10  # seconds
 
 
 @dataclass(frozen=True)
@@ -70,7 +73,7 @@ class Cluster:
             try:
                 dist.barrier()  # rank 0 never arrives; its exit ends the wait
             except Exception:  # noqa: BLE001 - the connection closed by rank 0's exit
-                pass
+                time.sleep(STOP_GRACE)  # for torchrun to see rank 0's exit first, and stop this process
         raise SlotfillError(message)
 
     def wrap(self, module: torch.nn.Module) -> torch.nn.Module:
