@@ -46,9 +46,13 @@ def _log_to_stderr(level: int = logging.INFO) -> None:
 @click.argument("config", required=False, type=click.Path(path_type=Path))
 @click.option("--output", "-o", type=click.Path(file_okay=False, path_type=Path), help="Model directory [models/CONFIG-NAME].")
 @click.option("--set", "overrides", multiple=True, metavar="SECTION.KEY=VALUE", help="Override a config value (TOML syntax).")
-def train(config: Path | None, output: Path | None, overrides: tuple[str, ...]) -> None:
+@click.option("--resume", is_flag=True, help="Continue the interrupted run whose checkpoint is in the output directory.")
+def train(config: Path | None, output: Path | None, overrides: tuple[str, ...], resume: bool) -> None:
     """Train a model; with no CONFIG, the bundled flight-booking demo. CONFIG is a file, or the name
-    of a bundled config (configs/flights-zh.toml, flights-zh) when no such file exists."""
+    of a bundled config (configs/flights-zh.toml, flights-zh) when no such file exists. Under torchrun,
+    on several processes."""
+    import os
+
     from .config import find_config, load_config
     from .nn.training import train as run
 
@@ -57,10 +61,12 @@ def train(config: Path | None, output: Path | None, overrides: tuple[str, ...]) 
     output = output or Path("models") / config.stem
     _log_to_stderr()
     try:
-        predictor, metrics = run(settings, output)
+        predictor, metrics = run(settings, output, resume)
     except KeyboardInterrupt:
-        click.echo(f"interrupted; the best checkpoint so far (if any) is in {output}", err=True)
+        click.echo(f"interrupted; the best model so far (if any) is in {output}; --resume continues", err=True)
         sys.exit(130)
+    if os.environ.get("RANK", "0") != "0":  # torchrun: rank 0 reports
+        return
     history = metrics["history"]
     click.echo(f"best dev {history['metric']} {100 * history['best']:.2f} at epoch {history['best_epoch']} "
                f"({metrics['train_seconds']:.0f}s); model saved to {output}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import tomllib
 import typing
 from dataclasses import dataclass, field
@@ -22,7 +23,25 @@ CHOICES = {
     "model.word2vec.algorithm": ("skipgram", "cbow"),
     "text.latin_in_cjk": ("word", "char"),
     "train.device": ("auto", "cpu", "cuda"),
+    "train.amp": ("auto", "off", "bf16", "fp16"),
     "train.metric": ("auto", "f1", "accuracy", "macro_f1", "intent_accuracy", "sentence_accuracy"),
+}
+# Allowed ranges of numbers: (low, high, low included, high included); None is unbounded. Floats must be finite.
+POSITIVE, AT_LEAST_ZERO, FRACTION = (1, None, True, False), (0, None, True, False), (0, 1, True, False)
+RANGES = {
+    **{key: POSITIVE for key in (
+        "vocab.min_count", "model.layers", "model.hidden_size", "model.learned.dim", "model.onehot.dim",
+        "model.hashed.dim", "model.hashed.buckets", "model.word2vec.dim", "model.word2vec.window",
+        "model.word2vec.min_count", "model.word2vec.epochs", "model.chars.dim", "model.chars.filters",
+        "model.chars.width", "train.epochs", "train.batch_size", "train.patience")},
+    **{key: AT_LEAST_ZERO for key in (
+        "vocab.max_size", "model.intent_weight", "train.weight_decay", "train.lr_patience", "train.threads")},
+    "model.dropout": FRACTION,
+    "model.word_dropout": FRACTION,
+    "train.ema": FRACTION,
+    "train.lr": (0, None, False, False),
+    "train.clip": (0, None, False, False),
+    "train.lr_decay": (0, 1, False, False),
 }
 # Paths in a config file are relative to that file; paths given with --set are relative to the cwd.
 PATHS = ("data.train", "data.dev", "data.test", "model.word2vec.corpus", "model.word2vec.vectors")
@@ -123,7 +142,8 @@ class TrainConfig:
     class_weights: bool = False
     seed: int = 1
     device: str = "auto"
-    threads: int = 0  # 0: one per core, at most 4
+    threads: int = 0  # 0: auto (one per process on the CPU: small batches do not pay for more)
+    amp: str = "auto"  # mixed precision: auto = bf16 (else fp16) on CUDA, off on the CPU
     onnx: bool = True  # write model.onnx (the ONNX engine's network) at the end of training
 
 
@@ -140,7 +160,7 @@ class Config:
 def _check_value(value, hint, key: str):
     """`value` checked against the type `hint`; ints are accepted where floats are expected."""
     if hint is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
+        value = float(value)
     origin = typing.get_origin(hint)
     if origin is list:
         (item,) = typing.get_args(hint)
@@ -153,7 +173,21 @@ def _check_value(value, hint, key: str):
     for v in value if isinstance(value, list) else [value]:
         if allowed and v not in allowed:
             raise SlotfillError(f"{key} = {v!r} is not one of {', '.join(allowed)}")
+    if key in RANGES:
+        _check_range(value, key)
     return value
+
+
+def _check_range(value: float, key: str) -> None:
+    low, high, low_in, high_in = RANGES[key]
+    inside = math.isfinite(value) and (
+        low is None or value > low or (low_in and value == low)) and (
+        high is None or value < high or (high_in and value == high))
+    if not inside:
+        left = "unbounded" if low is None else f"{'[' if low_in else '('}{low}"
+        right = "unbounded" if high is None else f"{high}{']' if high_in else ')'}"
+        allowed = f"{left}, {right}" if high is not None else (f">= {low}" if low_in else f"> {low}")
+        raise SlotfillError(f"{key} = {value!r} is out of range (allowed: {allowed})")
 
 
 def _build(cls, raw: dict, prefix: str = ""):

@@ -38,8 +38,9 @@ def sha256(path: str | Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def save_model(directory: str | Path, config: dict, vocab: dict, weights: bytes, metrics: dict | None = None) -> None:
-    """Write the whole model directory under a temporary name, then swap it into place."""
+def save_model(directory: str | Path, config: dict, vocab: dict, weights: bytes, metrics: dict | None = None,
+               extra: dict[str, bytes] | None = None) -> None:
+    """Write the whole model directory (and `extra` files, by name) under a temporary name, then swap it into place."""
     directory = Path(directory)
     directory.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=directory.parent, prefix=f".{directory.name}.tmp-"))
@@ -49,6 +50,8 @@ def save_model(directory: str | Path, config: dict, vocab: dict, weights: bytes,
         (tmp / WEIGHTS).write_bytes(weights)
         if metrics is not None:
             _write_json(tmp / "metrics.json", metrics)
+        for name, data in (extra or {}).items():
+            (tmp / name).write_bytes(data)
         old = None
         if directory.exists():
             old = Path(tempfile.mkdtemp(dir=directory.parent, prefix=f".{directory.name}.old-"))

@@ -68,7 +68,7 @@ def test_train(runner, small_data, tmp_path):
     assert str(output) in result.stdout
     assert "best dev f1" in result.stdout
     assert f"slotfill tag --model {output}" in result.stdout
-    assert {p.name for p in output.iterdir()} == {"config.json", "vocab.json", "weights.pt", "model.onnx", "metrics.json"}
+    assert {p.name for p in output.iterdir()} == {"config.json", "vocab.json", "weights.pt", "model.onnx", "metrics.json", "checkpoint.pt"}
     config = json.loads((output / "config.json").read_text())
     assert config["model"]["hidden_size"] == 32 and config["train"]["epochs"] == 2
     assert config["data"]["train"] == str(small_data.flights_train.resolve())

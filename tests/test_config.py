@@ -290,3 +290,47 @@ def test_flights_config_values():
     assert config.model.embeddings == ["learned", "chars"]
     assert config.model.decoder == "crf"
     assert config.vocab.min_count == 3 and config.model.word_dropout == 0.3
+
+
+@pytest.mark.parametrize(
+    "item, key, allowed",
+    [
+        ("model.hidden_size=0", "model.hidden_size", ">= 1"),
+        ("model.layers=-1", "model.layers", ">= 1"),
+        ("model.hashed.buckets=0", "model.hashed.buckets", ">= 1"),
+        ("model.chars.width=0", "model.chars.width", ">= 1"),
+        ("train.batch_size=0", "train.batch_size", ">= 1"),
+        ("train.epochs=-3", "train.epochs", ">= 1"),
+        ("train.patience=0", "train.patience", ">= 1"),
+        ("train.lr=-0.001", "train.lr", "> 0"),
+        ("train.lr=0", "train.lr", "> 0"),
+        ("train.lr=nan", "train.lr", "> 0"),
+        ("train.lr=inf", "train.lr", "> 0"),
+        ("model.dropout=-0.1", "model.dropout", "[0, 1)"),
+        ("model.dropout=1", "model.dropout", "[0, 1)"),
+        ("model.word_dropout=nan", "model.word_dropout", "[0, 1)"),
+        ("train.ema=1.0", "train.ema", "[0, 1)"),
+        ("train.lr_decay=1.5", "train.lr_decay", "(0, 1)"),
+        ("train.weight_decay=-1", "train.weight_decay", ">= 0"),
+        ("train.threads=-1", "train.threads", ">= 0"),
+        ("vocab.max_size=-5", "vocab.max_size", ">= 0"),
+    ],
+)
+def test_out_of_range_names_the_key_and_the_range(item, key, allowed):
+    message = error(load_config, None, [item])
+    assert message.startswith(f"--set: {key} = ")
+    assert message.endswith(f"is out of range (allowed: {allowed})")
+
+
+def test_out_of_range_in_a_file_is_found_before_any_data_is_read(tmp_path):
+    path = write(tmp_path / "c.toml", '[data]\ntrain = "missing.txt"\n[model]\ndropout = 1.5\n')
+    message = error(load_config, path)
+    assert message == f"{path}: model.dropout = 1.5 is out of range (allowed: [0, 1))"
+
+
+@pytest.mark.parametrize("item", ["model.dropout=0", "model.dropout=0.99", "train.ema=0", "train.lr_patience=0",
+                                  "train.threads=0", "vocab.max_size=0", "model.intent_weight=0", "train.lr=10"])
+def test_range_edges_that_are_allowed(item):
+    key, value = parse_override(item)
+    section, name = key.split(".")
+    assert getattr(getattr(load_config(None, [item]), section), name) == value

@@ -22,7 +22,7 @@ from slotfill.tags import split_tag
 from slotfill.nn.engine import create
 from slotfill.nn.training import WeightAverage, length_batches, set_seed, train
 
-MODEL_FILES = {"config.json", "vocab.json", "weights.pt", "model.onnx", "metrics.json"}
+MODEL_FILES = {"config.json", "vocab.json", "weights.pt", "model.onnx", "metrics.json", "checkpoint.pt"}
 TEXTS = [
     "i want to fly from boston to denver on monday",
     "Show me  the CHEAPEST flights from San Francisco to Dallas tomorrow morning",
@@ -303,18 +303,19 @@ def test_interruption_while_saving_keeps_the_previous_checkpoint(small_data, tmp
 
     def interrupting(*args, **kwargs):
         saves.append(1)
-        if len(saves) == 2:
+        if len(saves) == 3:
             raise KeyboardInterrupt
         return save(*args, **kwargs)
 
     monkeypatch.setattr(torch, "save", interrupting)
     output = tmp_path / "parent" / "model"
-    with pytest.raises(KeyboardInterrupt):
-        _train_improving(small_data, output, monkeypatch)  # the second save (epoch 2) is interrupted
+    with pytest.raises(KeyboardInterrupt):  # each epoch saves weights, then the checkpoint: epoch 2's weights are interrupted
+        _train_improving(small_data, output, monkeypatch)
     monkeypatch.undo()
-    assert len(saves) == 2
+    assert len(saves) == 3
     assert leftovers(output) == []
     assert json.loads((output / "metrics.json").read_text())["history"]["best_epoch"] == 1
+    assert torch.load(output / "checkpoint.pt", weights_only=True)["epoch"] == 1
     SlotTagger.load(output).tag(TEXTS[0])
 
 

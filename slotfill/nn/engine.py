@@ -79,16 +79,29 @@ def create(config: Config, examples: list) -> Predictor:
         vocab = {"labels": sorted({e.label for e in examples})}
         if len(vocab["labels"]) < 2:
             raise SlotfillError(f"the training data has one class ({vocab['labels'][0]!r}); a classifier needs two or more")
-    predictor = PREDICTORS[config.task].from_parts(config, featurizer, vocab, TorchEngine(build_model(config, featurizer, vocab)))
+    predictor = assemble(config, featurizer, vocab)
     if config.task == "classifier" and config.train.class_weights:
         counts = torch.bincount(torch.tensor(predictor.labels.ids(e.label for e in examples)), minlength=len(predictor.labels))
         predictor.model.class_weights.copy_(counts.sum() / (len(predictor.labels) * counts.float()))
     return predictor
 
 
-def save(predictor: Predictor, directory: str | Path, metrics: dict | None = None) -> None:
-    """Write the model directory (config, vocabularies, weights, metrics) atomically."""
-    vocab = {"featurizer": predictor.featurizer.to_json(), **predictor.labels_json()}
+def assemble(config: Config, featurizer: Featurizer, vocab: dict) -> Predictor:
+    """An untrained predictor from a featurizer and label vocabularies built elsewhere."""
+    return PREDICTORS[config.task].from_parts(config, featurizer, vocab, TorchEngine(build_model(config, featurizer, vocab)))
+
+
+def weights_bytes(model: torch.nn.Module) -> bytes:
+    """The model's state as a weights.pt file (CPU tensors)."""
     buffer = io.BytesIO()
-    torch.save({k: v.detach().cpu() for k, v in predictor.model.state_dict().items()}, buffer)
-    storage.save_model(directory, config_to_dict(predictor.config), vocab, buffer.getvalue(), metrics)
+    torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, buffer)
+    return buffer.getvalue()
+
+
+def save(predictor: Predictor, directory: str | Path, metrics: dict | None = None, weights: bytes | None = None,
+         extra: dict[str, bytes] | None = None) -> None:
+    """Write the model directory (config, vocabularies, weights, metrics, `extra` files) atomically;
+    `weights` defaults to the model's current state."""
+    vocab = {"featurizer": predictor.featurizer.to_json(), **predictor.labels_json()}
+    weights = weights if weights is not None else weights_bytes(predictor.model)
+    storage.save_model(directory, config_to_dict(predictor.config), vocab, weights, metrics, extra)

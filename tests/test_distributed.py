@@ -1,0 +1,76 @@
+"""Training under torchrun: two CPU processes (gloo, loopback) on a tiny corpus."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import FLIGHTS_CONFIG, head, tagger_overrides
+from slotfill.config import load_config
+from slotfill.nn.training import train
+from slotfill.predict import SlotTagger
+from test_training import MODEL_FILES
+
+TIMEOUT = 240  # a hang (processes waiting for each other) fails instead of blocking CI
+
+
+def torchrun(*args: str, script: Path | None = None) -> subprocess.CompletedProcess:
+    """`torchrun --standalone --nproc_per_node 2` (a free loopback port) on `python -m slotfill` or a script."""
+    target = [str(script)] if script else ["-m", "slotfill"]
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", *target, *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT)
+
+
+def sets(items: list[str]) -> list[str]:
+    return [arg for item in items for arg in ("--set", item)]
+
+
+def test_two_processes_train_a_model_like_one(tagged_files, tmp_path):
+    """Two processes with half the batch each take the same steps as one process; the dev score is within
+    noise of the single-process run (different dropout masks), the model directory is complete and loads."""
+    common = tagger_overrides(*tagged_files, epochs=6, extra=("train.lr=0.02",))
+    _, single = train(load_config(FLIGHTS_CONFIG, [*common, "train.batch_size=8"]), tmp_path / "one")
+    done = torchrun("train", str(FLIGHTS_CONFIG), "-o", str(tmp_path / "two"), *sets([*common, "train.batch_size=4"]))
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stderr.count("epoch  1/6") == 1  # rank 0 alone logs
+    assert "2 processes" in done.stderr
+    assert done.stdout.count("best dev f1") == 1 and "model saved to" in done.stdout
+    assert {p.name for p in (tmp_path / "two").iterdir()} == MODEL_FILES
+    history = json.loads((tmp_path / "two" / "metrics.json").read_text())["history"]
+    assert len(history["epochs"]) == 6
+    assert history["epochs"][-1]["loss"] < history["epochs"][0]["loss"] / 2
+    assert abs(history["best"] - single["history"]["best"]) < 0.15
+    tagger = SlotTagger.load(tmp_path / "two")
+    assert tagger.engine == "onnx"
+    assert tagger.evaluate(tagger_dev(tagged_files))["f1"] == pytest.approx(history["best"], abs=1e-6)
+
+
+def tagger_dev(tagged_files):
+    from slotfill.readers import read_tagged
+
+    return read_tagged(tagged_files[1])
+
+
+def test_processes_that_read_different_data_stop_with_an_error_from_rank_0(tagged_files, tmp_path):
+    train_file, dev_file = tagged_files
+    other = head(train_file, tmp_path / "other.jsonl", 40)
+    script = tmp_path / "launch.py"
+    script.write_text(  # rank 1 is given another training file
+        "import os, sys\nfrom slotfill.cli import main\n"
+        f"data = {str(other)!r} if os.environ['RANK'] == '1' else {str(train_file)!r}\n"
+        f"sys.argv = ['slotfill', 'train', {str(FLIGHTS_CONFIG)!r}, '-o', {str(tmp_path / 'm')!r}, "
+        f"'--set', 'data.train=' + repr(data), *{sets(tagger_overrides(train_file, dev_file, epochs=1)[2:])!r}]\n"
+        "main()\n"
+    )
+    done = torchrun(script=script)
+    assert done.returncode != 0
+    assert "error: the torchrun processes disagree: rank 1 differs from rank 0 in data.train" in done.stderr
+    assert "File \"" + str(Path(__file__).resolve().parent.parent / "slotfill") not in done.stderr  # one-line errors; torchrun's own report follows
+    errors = {line for line in done.stderr.splitlines() if line.startswith("error: ")}
+    assert len(errors) == 1  # the other process waits for rank 0 (and may say the same before torchrun stops it)
+    assert "rank      : 0 (local_rank: 0)\n  exitcode  : 1" in done.stderr.split("Root Cause")[1]
+    assert not (tmp_path / "m").exists()

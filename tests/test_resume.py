@@ -1,0 +1,165 @@
+"""The last-epoch checkpoint: written every epoch, loaded without code, and a resumed run ending exactly
+where an uninterrupted one does; what --resume refuses. Also the device and mixed-precision settings."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from click.testing import CliRunner
+
+from conftest import FLIGHTS_CONFIG, tagger_overrides
+from slotfill.cli import main
+from slotfill.config import load_config
+from slotfill.errors import SlotfillError
+from slotfill.nn import training
+from slotfill.nn.checkpoint import CHECKPOINT
+from slotfill.predict import SlotTagger
+
+# learned + hashed + characters, an intent head, weight averaging and LR decay: every piece of state a checkpoint holds
+EXTRA = ("model.embeddings=['learned','hashed','chars']", "train.ema=0.9", "train.lr_patience=0", "train.onnx=false")
+
+
+def settings(tagged_files, epochs: int = 4, extra: tuple[str, ...] = ()) -> list[str]:
+    return tagger_overrides(*tagged_files, epochs=epochs, extra=(*EXTRA, *extra))
+
+
+def interrupted(monkeypatch, config, output: Path, at_epoch: int) -> None:
+    """Train until the start of epoch `at_epoch`, then raise KeyboardInterrupt as Ctrl-C would."""
+    epoch = training.Trainer.epoch
+    calls = []
+
+    def stopping(self, *args):
+        calls.append(1)
+        if len(calls) == at_epoch:
+            raise KeyboardInterrupt
+        return epoch(self, *args)
+
+    monkeypatch.setattr(training.Trainer, "epoch", stopping)
+    with pytest.raises(KeyboardInterrupt):
+        training.train(config, output)
+    monkeypatch.undo()
+
+
+def weights(directory: Path) -> dict:
+    return torch.load(directory / "weights.pt", weights_only=True)
+
+
+def test_resumed_run_ends_with_the_model_of_an_uninterrupted_run(tagged_files, tmp_path, monkeypatch):
+    config = load_config(FLIGHTS_CONFIG, settings(tagged_files))
+    _, full = training.train(config, tmp_path / "full")
+    interrupted(monkeypatch, config, tmp_path / "cut", at_epoch=3)
+    saved = json.loads((tmp_path / "cut" / "metrics.json").read_text())["history"]
+    assert saved["best_epoch"] <= 2
+    _, resumed = training.train(config, tmp_path / "cut", resume=True)
+    assert [e["loss"] for e in resumed["history"]["epochs"]] == [e["loss"] for e in full["history"]["epochs"]]
+    assert [e["dev"] for e in resumed["history"]["epochs"]] == [e["dev"] for e in full["history"]["epochs"]]
+    assert len(full["history"]["epochs"]) == 4
+    assert resumed["history"]["best"] == full["history"]["best"]
+    assert resumed["history"]["best_epoch"] == full["history"]["best_epoch"]
+    a, b = weights(tmp_path / "full"), weights(tmp_path / "cut")
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert SlotTagger.load(tmp_path / "cut").tag("flights from boston to denver")["tokens"]
+
+
+def test_checkpoint_is_written_every_epoch_and_loads_without_code(tagged_files, tmp_path, monkeypatch):
+    config = load_config(FLIGHTS_CONFIG, settings(tagged_files, extra=("train.lr=0.00001",)))  # no later epoch improves much
+    interrupted(monkeypatch, config, tmp_path / "m", at_epoch=3)
+    state = torch.load(tmp_path / "m" / CHECKPOINT, weights_only=True)
+    assert state["epoch"] == 2 and len(state["history"]["epochs"]) == 2
+    assert state["optimizer"]["state"] and state["average"] and state["torch_rng"][0].dtype == torch.uint8
+    assert state["config"]["train"]["ema"] == 0.9
+    best = weights(tmp_path / "m")
+    if state["history"]["best_epoch"] == 1:  # the live weights of epoch 2 are not the best (averaged) model of epoch 1
+        assert any(not torch.equal(state["model"][k], best[k]) for k in best)
+
+
+def test_resuming_a_finished_run_changes_nothing(tagged_files, tmp_path):
+    config = load_config(FLIGHTS_CONFIG, settings(tagged_files, epochs=2))
+    _, first = training.train(config, tmp_path / "m")
+    before = weights(tmp_path / "m")
+    _, again = training.train(config, tmp_path / "m", resume=True)
+    assert again["history"]["epochs"] == first["history"]["epochs"]
+    after = weights(tmp_path / "m")
+    assert all(torch.equal(before[k], after[k]) for k in before)
+
+
+def resume_error(config_file: Path, output: Path, *extra: str) -> str:
+    result = CliRunner().invoke(main, ["train", str(config_file), "-o", str(output), "--resume", *extra])
+    assert result.exit_code == 1, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.output
+    return lines[0]
+
+
+def test_resume_without_a_checkpoint_is_a_one_line_error(tagger_config_file, tmp_path):
+    assert "nothing to resume: no checkpoint.pt" in resume_error(tagger_config_file, tmp_path / "none")
+    (tmp_path / "empty").mkdir()
+    assert "nothing to resume" in resume_error(tagger_config_file, tmp_path / "empty")
+
+
+@pytest.mark.parametrize("content", [b"", b"not a checkpoint", None])
+def test_resume_from_a_corrupt_checkpoint_is_a_one_line_error(tagger_config_file, tmp_path, content):
+    output = tmp_path / "m"
+    output.mkdir()
+    if content is None:
+        torch.save({"format": 1, "epoch": 3}, output / CHECKPOINT)  # a valid file, not a checkpoint
+    else:
+        (output / CHECKPOINT).write_bytes(content)
+    assert "corrupt checkpoint" in resume_error(tagger_config_file, output)
+
+
+def test_resume_with_another_config_names_the_differing_keys(tagger_config_file, tmp_path):
+    output = tmp_path / "m"
+    result = CliRunner().invoke(main, ["train", str(tagger_config_file), "-o", str(output), "--set", "train.epochs=1"])
+    assert result.exit_code == 0, result.output
+    message = resume_error(tagger_config_file, output, "--set", "train.epochs=1", "--set", "train.lr=0.02",
+                           "--set", "model.hidden_size=24")
+    assert "cannot resume with a different config" in message
+    assert "model.hidden_size (32 in the checkpoint, 24 now)" in message
+    assert "train.lr (0.01 in the checkpoint, 0.02 now)" in message
+    assert "train.epochs" not in message
+
+
+def test_resume_with_other_data_is_an_error(tagged_files, tmp_path):
+    train_file, dev_file = tagged_files
+    config = load_config(FLIGHTS_CONFIG, settings(tagged_files, epochs=1))
+    training.train(config, tmp_path / "m")
+    train_file.write_text("".join(train_file.read_text().splitlines(keepends=True)[:-5]))
+    with pytest.raises(SlotfillError, match="the data changed since the checkpoint"):
+        training.train(config, tmp_path / "m", resume=True)
+
+
+# ---- devices and mixed precision --------------------------------------------------------------------
+
+
+def test_cuda_without_a_gpu_is_a_config_error():
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    with pytest.raises(SlotfillError, match="no CUDA device"):
+        training.device_type("cuda")
+    assert training.device_type("auto") == "cpu"
+
+
+def test_mixed_precision_settings():
+    cpu, cuda = torch.device("cpu"), torch.device("cuda", 0)
+    assert training.amp_dtype("auto", cpu) is None
+    assert training.amp_dtype("off", cuda) is None
+    assert training.amp_dtype("bf16", cpu) is torch.bfloat16
+    assert training.amp_dtype("fp16", cuda) is torch.float16
+    with pytest.raises(SlotfillError, match="fp16.*needs a CUDA device"):
+        training.amp_dtype("fp16", cpu)
+
+
+def test_training_under_bf16_autocast_on_the_cpu(tagged_files, tmp_path):
+    """The mixed-precision path (autocast around training and evaluation) run on the CPU with bf16:
+    the loss falls and the saved weights are float32, like those of an unmixed run."""
+    config = load_config(FLIGHTS_CONFIG, settings(tagged_files, epochs=3, extra=("train.amp='bf16'",)))
+    predictor, metrics = training.train(config, tmp_path / "bf16")
+    losses = [e["loss"] for e in metrics["history"]["epochs"]]
+    assert losses[-1] < losses[0]
+    assert all(v.dtype == torch.float32 for v in weights(tmp_path / "bf16").values() if v.is_floating_point())
+    assert SlotTagger.load(tmp_path / "bf16").tag("flights from boston")["tags"]
