@@ -287,6 +287,9 @@ def test_flights_config_values():
     config = load_config(ROOT / "configs" / "flights.toml")
     assert config.data.train == str((ROOT / "data" / "flights" / "train.jsonl").resolve())
     assert Path(config.data.train).is_file() and Path(config.data.dev).is_file()
-    assert config.model.embeddings == ["learned", "hashed"]
+    assert config.model.embeddings == ["learned", "chars"]
     assert config.model.decoder == "crf"
-    assert config.model.hashed.buckets == 20000
+    assert config.vocab.min_count == 3 and config.model.word_dropout == 0.3
+    zh = load_config(ROOT / "configs" / "flights-zh.toml")
+    assert Path(zh.data.train).is_file() and zh.text.latin_in_cjk == "word"
+    assert load_config(ROOT / "configs" / "cais.toml").text.latin_in_cjk == "char"
