@@ -290,6 +290,9 @@ def test_flights_config_values():
     assert config.model.embeddings == ["learned", "chars"]
     assert config.model.decoder == "crf"
     assert config.vocab.min_count == 3 and config.model.word_dropout == 0.3
+    zh = load_config(ROOT / "configs" / "flights-zh.toml")
+    assert Path(zh.data.train).is_file() and zh.text.latin_in_cjk == "word"
+    assert load_config(ROOT / "configs" / "cais.toml").text.latin_in_cjk == "char"
 
 
 @pytest.mark.parametrize(
