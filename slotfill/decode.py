@@ -89,19 +89,26 @@ def _top(score: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
 
 def _viterbi(emissions, lengths, start, end, transitions, step) -> np.ndarray:
     """Viterbi with `step(score)` giving each step's best score into every tag (the maximum over `from`
-    tags). The forward pass keeps only scores; the way back recomputes the one argmax it needs at each
+    tags). Sentences are taken longest last, so that each step works on the rows still running only.
+    The forward pass keeps only scores; the way back recomputes the one argmax it needs at each
     position, B x n work, rather than storing B x n back-pointers at every step."""
+    order = np.argsort(lengths, kind="stable")
+    emissions, lengths = emissions[order], lengths[order]
     batch, steps, _ = emissions.shape
+    running = np.searchsorted(lengths, np.arange(steps), side="right")  # rows before running[t] have ended by t
     scores = np.empty((steps, batch, emissions.shape[2]), dtype=np.result_type(emissions, transitions))
     scores[0] = start + emissions[:, 0]
     for t in range(1, steps):
-        scores[t] = step(scores[t - 1]) + emissions[:, t]  # rows past their end run on, unread
-    rows = np.arange(batch)
-    current = (scores[lengths - 1, rows] + end).argmax(axis=1)
+        r = running[t]
+        scores[t, r:] = step(scores[t - 1, r:]) + emissions[r:, t]
+    current = (scores[lengths - 1, np.arange(batch)] + end).argmax(axis=1)
     path = np.empty((batch, steps), dtype=np.int64)
     for t in range(steps - 1, -1, -1):
         path[:, t] = current
-        if t > 0:
-            previous = (scores[t - 1] + transitions[:, current].T).argmax(axis=1)
-            current = np.where(t < lengths, previous, current)
-    return path
+        r = running[t]
+        if t > 0 and r < batch:
+            current = current.copy()
+            current[r:] = (scores[t - 1, r:] + transitions[:, current[r:]].T).argmax(axis=1)
+    unsorted = np.empty_like(path)
+    unsorted[order] = path
+    return unsorted
