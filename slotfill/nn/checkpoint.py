@@ -43,15 +43,21 @@ def to_bytes(checkpoint: dict) -> bytes:
     return buffer.getvalue()
 
 
+def load_tensors(path: Path, what: str):
+    """A file written by torch.save, read as tensors and plain data only (no code runs); a damaged
+    or foreign file is a one-line error calling it corrupt `what`."""
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # torch raises many types for a damaged or foreign file
+        raise SlotfillError(f"corrupt {what} ({err.__class__.__name__})", path) from None
+
+
 def read(directory: Path) -> dict:
     """The checkpoint of a model directory; a missing or damaged one is a one-line error."""
     path = directory / CHECKPOINT
     if not path.is_file():
         raise SlotfillError(f"nothing to resume: no {CHECKPOINT} (train without --resume to start afresh)", directory)
-    try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # torch raises many types for a damaged or foreign file
-        raise SlotfillError(f"corrupt checkpoint ({err.__class__.__name__})", path) from None
+    checkpoint = load_tensors(path, "checkpoint")
     if not isinstance(checkpoint, dict) or any(k not in checkpoint for k in KEYS) or checkpoint["format"] != FORMAT:
         raise SlotfillError("corrupt checkpoint (not a slotfill training checkpoint)", path)
     return checkpoint

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +13,7 @@ from ..errors import SlotfillError
 from ..features import Featurizer, Features, build_featurizer
 from ..predict import PREDICTORS, Predictor
 from .batch import Batch
+from .checkpoint import load_tensors, to_bytes
 from .models import Classifier, Tagger, build_encoder
 
 
@@ -47,10 +47,7 @@ class TorchEngine:
         path = Path(directory) / storage.WEIGHTS
         if not path.is_file():
             raise SlotfillError(f"not a model directory for the torch engine: {storage.WEIGHTS} is missing", directory)
-        try:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as err:  # torch raises many types for a damaged or foreign file
-            raise SlotfillError(f"corrupt weights ({err.__class__.__name__})", path) from None
+        state = load_tensors(path, "weights")
         model = build_model(config, featurizer, vocab)
         try:
             model.load_state_dict(state)
@@ -93,9 +90,7 @@ def assemble(config: Config, featurizer: Featurizer, vocab: dict) -> Predictor:
 
 def weights_bytes(model: torch.nn.Module) -> bytes:
     """The model's state as a weights.pt file (CPU tensors)."""
-    buffer = io.BytesIO()
-    torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, buffer)
-    return buffer.getvalue()
+    return to_bytes({k: v.detach().cpu() for k, v in model.state_dict().items()})
 
 
 def save(predictor: Predictor, directory: str | Path, metrics: dict | None = None, weights: bytes | None = None,
