@@ -9,7 +9,7 @@ from conftest import TINY_MODEL
 
 from slotfill.config import load_config
 from slotfill.predict import load
-from slotfill.training import train
+from slotfill.nn.training import train
 
 BLOCKS = [
     ("我要听tfboys的歌", "tfboys", "singer_name", "PlayMusic"),
