@@ -19,7 +19,7 @@ from .features import Featurizer, Features
 from .metrics import classification_metrics, joint_metrics, span_metrics
 from .readers import LabelledText, TaggedSentence
 from .tags import spans
-from .text import Token, tokenize
+from .text import Token, tokenize, words
 from .vocab import Vocab
 
 log = logging.getLogger("slotfill")
@@ -35,10 +35,11 @@ class Engine(Protocol):
     def run(self, features: Features) -> dict[str, np.ndarray]: ...
 
 
-def _tokens(text: str, where: str = "text", latin_in_cjk: str = "word") -> list[Token]:
+def _tokens(text: str, where: str = "text", latin_in_cjk: str = "word", offsets: bool = True) -> list:
+    """The text's Tokens (or, without `offsets`, their strings); an empty sentence is an error."""
     if not isinstance(text, str):
         raise SlotfillError(f"{where}: expected a string, not {type(text).__name__}")
-    tokens = tokenize(text, lowercase=False, latin_in_cjk=latin_in_cjk)
+    tokens = tokenize(text, lowercase=False, latin_in_cjk=latin_in_cjk) if offsets else words(text, latin_in_cjk)
     if not tokens:
         raise SlotfillError(f"{where}: empty sentence")
     return tokens
@@ -217,7 +218,8 @@ class SentimentClassifier(Predictor):
         return self.classify_batch([text])[0]
 
     def classify_batch(self, texts: list[str]) -> list[dict]:
-        tokenized = [[t.text for t in _tokens(text, f"sentence {i + 1}", self.config.text.latin_in_cjk)] for i, text in enumerate(texts)]
+        latin_in_cjk = self.config.text.latin_in_cjk
+        tokenized = [_tokens(text, f"sentence {i + 1}", latin_in_cjk, offsets=False) for i, text in enumerate(texts)]
         return [
             {"text": text, "label": max(scores, key=scores.get), "scores": scores}
             for text, scores in zip(texts, self.predict_tokens(tokenized))

@@ -88,13 +88,21 @@ class Token(NamedTuple):
 def tokenize(text: str, lowercase: bool = True, latin_in_cjk: str = "word") -> list[Token]:
     """Split raw text into tokens; `start`/`end` index the original string. With
     `latin_in_cjk="char"`, every character of a text holding Chinese or Japanese is a token."""
-    if latin_in_cjk not in LATIN_IN_CJK:
-        raise ValueError(f"latin_in_cjk = {latin_in_cjk!r} is not one of {', '.join(LATIN_IN_CJK)}")
-    pattern = _CHAR if latin_in_cjk == "char" and _HAS_CJK.search(text) else _TOKEN
     return [
         Token(m.group().lower() if lowercase else m.group(), m.start(), m.end())
-        for m in pattern.finditer(text)
+        for m in _pattern(text, latin_in_cjk).finditer(text)
     ]
+
+
+def words(text: str, latin_in_cjk: str = "word") -> list[str]:
+    """The tokens of `tokenize(text, lowercase=False)` as strings alone: faster, for readers of words only."""
+    return _pattern(text, latin_in_cjk).findall(text)
+
+
+def _pattern(text: str, latin_in_cjk: str) -> re.Pattern:
+    if latin_in_cjk not in LATIN_IN_CJK:
+        raise ValueError(f"latin_in_cjk = {latin_in_cjk!r} is not one of {', '.join(LATIN_IN_CJK)}")
+    return _CHAR if latin_in_cjk == "char" and _HAS_CJK.search(text) else _TOKEN
 
 
 def is_cjk(token: str) -> bool:

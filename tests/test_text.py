@@ -4,7 +4,7 @@ import unicodedata
 
 import pytest
 
-from slotfill.text import Token, detokenize, normalize, tokenize
+from slotfill.text import Token, detokenize, normalize, tokenize, words
 
 
 def texts(tokens):
@@ -241,3 +241,11 @@ def test_atis_tokens_unchanged():
     for split in ("train", "dev", "test"):
         for line in (atis / split / "seq.in").read_text(encoding="utf-8").splitlines():
             assert texts(tokenize(line)) == line.split()
+
+
+@pytest.mark.parametrize("latin_in_cjk", ["word", "char"])
+def test_words_are_the_tokens_without_offsets(latin_in_cjk):
+    texts = ["I'd like 1,000 flights to St. Louis at 9:30!", "我要听tfboys的歌，好吗？", "दिल्ली से ✈️ e\u0301te", "   "]
+    for text in texts:
+        expected = [t.text for t in tokenize(text, lowercase=False, latin_in_cjk=latin_in_cjk)]
+        assert words(text, latin_in_cjk) == expected
