@@ -259,7 +259,7 @@ def fit(trainer: Trainer, train: list, dev: list, metric: str, output: Path, sav
             log.info(f"no better dev {metric} for {waited} epochs: stopping")
             break
     if cluster.main and history["best_epoch"] is not None:  # the best model, as saved
-        model.load_state_dict(torch.load(output / storage.WEIGHTS, map_location=trainer.device, weights_only=True))
+        model.load_state_dict(checkpoint.load_tensors(output / storage.WEIGHTS, "weights"))
     model.eval()
     return history
 
