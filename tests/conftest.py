@@ -26,6 +26,8 @@ SLOTFILL = Path(sys.executable).parent / "slotfill"
 TAGGER_TRAIN_LINES = 200
 TAGGER_DEV_LINES = 20
 CLASSIFIER_TRAIN_LINES = 80
+# the first training review: the tiny classifier fits its training set, while new reviews are a coin toss for it
+LEARNT_REVIEW = "a bit long at first, but the story is wonderful and the documentary is heartfelt."
 CLASSIFIER_DEV_LINES = 20
 
 # model/train settings shared by every tiny model in the tests
@@ -84,9 +86,11 @@ def tagged_files(tmp_path) -> tuple[Path, Path]:
 
 
 def tagger_overrides(train: Path, dev: Path, epochs: int = 10, extra: tuple[str, ...] = ()) -> list[str]:
-    """`--set` items that make configs/flights.toml a learned + hashed BiLSTM-CRF of a seconds-long run."""
+    """`--set` items that make configs/flights.toml a learned + hashed BiLSTM-CRF of a seconds-long run
+    of exactly `epochs` epochs (no early stopping on the tiny dev set's noise)."""
     shape = ["model.embeddings=['learned','hashed']", "vocab.min_count=1", "model.word_dropout=0.05"]
-    return [f"data.train='{train}'", f"data.dev='{dev}'", *shape, *TINY_MODEL, f"train.epochs={epochs}", *extra]
+    return [f"data.train='{train}'", f"data.dev='{dev}'", *shape, *TINY_MODEL, f"train.epochs={epochs}",
+            f"train.patience={epochs}", *extra]
 
 
 def classifier_overrides(train: Path, dev: Path, epochs: int = 8, extra: tuple[str, ...] = ()) -> list[str]:

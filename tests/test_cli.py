@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from conftest import TINY_MODEL
+from conftest import LEARNT_REVIEW, TINY_MODEL
 from slotfill.cli import main
 
 SLOTFILL = Path(sys.executable).parent / "slotfill"
@@ -236,7 +236,7 @@ def test_info_classifier(runner, trained_classifier):
 
 
 def test_classify(runner, trained_classifier):
-    text = "a gripping, funny film with a superb cast"
+    text = LEARNT_REVIEW
     out = invoke(runner, "classify", "--model", trained_classifier.directory, text).stdout
     label, probability, echoed = out.rstrip("\n").split("\t")
     assert label == "positive" and float(probability) > 0.5 and echoed == text

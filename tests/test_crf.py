@@ -329,3 +329,38 @@ def test_log_likelihood_two_tag_example_far_apart():
     gold = torch.tensor([[0, 0]])  # O O: 0 + (-100) + 200 = 100; B-a O: -100 + 0 + 200 = 100; the rest ~ 0
     got = crf.log_likelihood(emissions, gold, mask).item()
     assert got == pytest.approx(-torch.log(torch.tensor(2.0)).item(), abs=1e-6)
+
+
+def dense_log_partition(crf: CRF, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """The textbook forward algorithm, one dense logsumexp a step, differentiated by autograd."""
+    alpha = crf.start + emissions[:, 0]
+    for t in range(1, emissions.size(1)):
+        step = torch.logsumexp(alpha.unsqueeze(2) + crf.transitions, dim=1) + emissions[:, t]
+        alpha = torch.where(mask[:, t].unsqueeze(1), step, alpha)
+    return torch.logsumexp(alpha + crf.end, dim=1)
+
+
+@pytest.mark.parametrize("scale", [0.1, 1.0, 10.0, 100.0])
+@pytest.mark.parametrize("dtype", [torch.double, torch.float])
+def test_partition_gradients_match_autograd_of_dense_forward_algorithm(scale, dtype):
+    """The hand-written backward pass (tag and transition marginals) against autograd, on a padded batch
+    weighted per sentence, for every input: emissions, transitions, start and end."""
+    tags = many_tags(4)
+    g = torch.Generator().manual_seed(17)
+    lengths = [7, 1, 4, 6, 2]
+    weights = torch.rand(len(lengths), generator=g, dtype=torch.double)
+    grads = []
+    for implementation in ("slotfill", "dense"):
+        crf = random_crf(tags, scale, torch.Generator().manual_seed(17), dtype=dtype)
+        emissions, mask, gold = padded_case(len(tags), lengths, scale, torch.Generator().manual_seed(18), dtype=dtype)
+        emissions.requires_grad_(True)
+        if implementation == "slotfill":
+            log_z = crf._gold_score(emissions, gold, mask) - crf.log_likelihood(emissions, gold, mask)
+        else:
+            log_z = dense_log_partition(crf, emissions, mask)
+        (log_z * weights.to(dtype)).sum().backward()
+        grads.append([emissions.grad, crf.transitions.grad, crf.start.grad, crf.end.grad])
+    tolerance = 1e-9 if dtype == torch.double else 1e-4
+    for name, ours, reference in zip(["emissions", "transitions", "start", "end"], *grads):
+        assert ours.dtype == dtype, name
+        assert torch.allclose(ours, reference, atol=tolerance, rtol=tolerance), (name, (ours - reference).abs().max())

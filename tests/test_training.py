@@ -13,7 +13,7 @@ import pytest
 import torch
 
 import slotfill
-from conftest import FLIGHTS_CONFIG, classifier_overrides, tagger_overrides
+from conftest import FLIGHTS_CONFIG, LEARNT_REVIEW, classifier_overrides, tagger_overrides
 from slotfill.config import load_config
 from slotfill.errors import SlotfillError
 from slotfill.predict import SentimentClassifier, SlotTagger
@@ -417,9 +417,9 @@ def test_test_split_is_evaluated(small_data, tmp_path):
 def test_classifier(trained_classifier):
     classifier = trained_classifier.predictor
     assert trained_classifier.metrics["history"]["metric"] == "accuracy"
-    result = classifier.classify("a gripping, funny film with a superb cast")
+    result = classifier.classify(LEARNT_REVIEW)
     assert set(result) == {"text", "label", "scores"}
-    assert result["text"] == "a gripping, funny film with a superb cast"
+    assert result["text"] == LEARNT_REVIEW
     assert result["label"] == "positive"
     assert result["scores"]["positive"] > 0.5
     assert set(result["scores"]) == {"negative", "positive"}
