@@ -202,7 +202,7 @@ def info(model_dir: Path) -> None:
         click.echo(f"[{section}]    " + ", ".join(f"{k}={v}" for k, v in flat.items()))
     fz = predictor.featurizer
     click.echo(f"vocabulary {len(fz.words)} words" + (f", {len(fz.chars)} characters" if fz.chars else "")
-               + (f", {fz.buckets} trigram buckets" if fz.buckets else ""))
+               + (f", {fz.buckets} trigram buckets" if fz.buckets else "") + (f", {len(fz.bigrams)} bigrams" if fz.bigrams else ""))
     if predictor.task == "tagger":
         click.echo(f"labels     {len(predictor.tags)} tags" + (f", {len(predictor.intents)} intents" if predictor.intents else ""))
     else:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from .errors import SlotfillError
 
-REPRESENTATIONS = ("learned", "onehot", "hashed", "word2vec", "chars")
+REPRESENTATIONS = ("learned", "onehot", "hashed", "word2vec", "chars", "bigrams")
 CHOICES = {
     "task": ("tagger", "classifier"),
     "model.embeddings": REPRESENTATIONS,
@@ -33,7 +33,7 @@ RANGES = {
         "vocab.min_count", "model.layers", "model.hidden_size", "model.learned.dim", "model.onehot.dim",
         "model.hashed.dim", "model.hashed.buckets", "model.word2vec.dim", "model.word2vec.window",
         "model.word2vec.min_count", "model.word2vec.epochs", "model.chars.dim", "model.chars.filters",
-        "model.chars.width", "train.epochs", "train.batch_size", "train.patience")},
+        "model.chars.width", "model.bigrams.dim", "model.bigrams.min_count", "train.epochs", "train.batch_size", "train.patience")},
     **{key: AT_LEAST_ZERO for key in (
         "vocab.max_size", "model.intent_weight", "train.weight_decay", "train.lr_patience", "train.threads")},
     "model.dropout": FRACTION,
@@ -109,6 +109,12 @@ class CharsConfig:
 
 
 @dataclass
+class BigramsConfig:
+    dim: int = 50  # per bigram; a token gets two: with the token before it and with the one after
+    min_count: int = 1
+
+
+@dataclass
 class ModelConfig:
     embeddings: list[str] = field(default_factory=lambda: ["learned"])
     cell: str = "lstm"
@@ -125,6 +131,7 @@ class ModelConfig:
     hashed: HashedConfig = field(default_factory=HashedConfig)
     word2vec: Word2VecConfig = field(default_factory=Word2VecConfig)
     chars: CharsConfig = field(default_factory=CharsConfig)
+    bigrams: BigramsConfig = field(default_factory=BigramsConfig)
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Token lists to arrays: word ids, hashed letter trigrams and character ids, padded (numpy, no PyTorch)."""
+"""Token lists to arrays: word ids, hashed letter trigrams, character ids and token bigram ids, padded (numpy, no PyTorch)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from .vocab import Vocab
 
 MAX_WORD_CHARS = 24  # characters the character CNN reads of a word
 MAX_TRIGRAMS = 32  # trigrams summed for a word: all of those of a word of up to 32 characters
+EDGES = ("<s>", "</s>")  # what a sentence's first and last tokens pair with
 
 
 def murmurhash3_32(key: str, seed: int = 0) -> int:
@@ -54,6 +55,13 @@ def trigram_buckets(word: str, buckets: int) -> tuple[int, ...]:
     return tuple(murmurhash3_32(g) % buckets for g in letter_trigrams(word))
 
 
+def token_bigrams(forms: list[str]) -> list[str]:
+    """`a b c` -> `<s> a`, `a b`, `b c`, `c </s>`: token i pairs with the token before it in bigram i and
+    with the token after it in bigram i + 1."""
+    marked = [EDGES[0], *forms, EDGES[1]]
+    return [f"{a} {b}" for a, b in zip(marked, marked[1:])]
+
+
 @dataclass
 class Features:
     """Padded arrays for B sentences of at most T tokens: what both engines read. Words that the
@@ -64,6 +72,7 @@ class Features:
     rows: np.ndarray | None = None  # B x T: each token's row in `chars` and `trigrams` (row 0: padding)
     chars: np.ndarray | None = None  # U x L character ids, 0-padded
     trigrams: np.ndarray | None = None  # U x G trigram buckets, -1-padded
+    bigrams: np.ndarray | None = None  # B x T x 2 ids of each token's bigrams with the tokens before and after it, 0-padded
 
     def arrays(self) -> dict[str, np.ndarray]:
         """The arrays in use, by name: the inputs of the exported network."""
@@ -80,8 +89,9 @@ class Featurizer:
         buckets: int = 0,
         lowercase: bool = True,
         normalize_digits: bool = False,
+        bigrams: Vocab | None = None,
     ):
-        self.words, self.chars, self.buckets = words, chars, buckets
+        self.words, self.chars, self.buckets, self.bigrams = words, chars, buckets, bigrams
         self.lowercase, self.normalize_digits = lowercase, normalize_digits
 
     def form(self, token: str) -> str:
@@ -103,6 +113,11 @@ class Featurizer:
                 features.chars = self._chars(list(distinct))
             if self.buckets:
                 features.trigrams = self._trigrams(list(distinct))
+        if self.bigrams is not None:
+            features.bigrams = np.zeros((*words.shape, 2), dtype=np.int64)
+            for i, s in enumerate(forms):
+                ids = self.bigrams.ids(token_bigrams(s))
+                features.bigrams[i, : len(s), 0], features.bigrams[i, : len(s), 1] = ids[:-1], ids[1:]
         return features
 
     def _chars(self, words: list[str]) -> np.ndarray:
@@ -127,17 +142,20 @@ class Featurizer:
             "buckets": self.buckets,
             "lowercase": self.lowercase,
             "normalize_digits": self.normalize_digits,
+            "bigrams": self.bigrams.to_json() if self.bigrams is not None else None,
         }
 
     @classmethod
     def from_json(cls, data: dict) -> Featurizer:
-        chars = Vocab.from_json(data["chars"]) if data["chars"] is not None else None
-        return cls(Vocab.from_json(data["words"]), chars, data["buckets"], data["lowercase"], data["normalize_digits"])
+        chars, bigrams = (Vocab.from_json(data[k]) if data.get(k) is not None else None for k in ("chars", "bigrams"))
+        return cls(Vocab.from_json(data["words"]), chars, data["buckets"], data["lowercase"], data["normalize_digits"], bigrams)
 
 
-def build_featurizer(token_lists: list[list[str]], vocab, embeddings: list[str], buckets: int) -> Featurizer:
-    """A Featurizer whose vocabularies come from the training tokens (`vocab` is a VocabConfig)."""
+def build_featurizer(token_lists: list[list[str]], vocab, model) -> Featurizer:
+    """A Featurizer whose vocabularies come from the training tokens (`vocab` a VocabConfig, `model` a ModelConfig)."""
     forms = [[normalize(t, vocab.lowercase, vocab.normalize_digits) for t in s] for s in token_lists]
     words = Vocab.build(forms, vocab.min_count, vocab.max_size)
-    chars = Vocab.build([list(w) for s in forms for w in s]) if "chars" in embeddings else None
-    return Featurizer(words, chars, buckets if "hashed" in embeddings else 0, vocab.lowercase, vocab.normalize_digits)
+    chars = Vocab.build([list(w) for s in forms for w in s]) if "chars" in model.embeddings else None
+    bigrams = Vocab.build(map(token_bigrams, forms), model.bigrams.min_count) if "bigrams" in model.embeddings else None
+    buckets = model.hashed.buckets if "hashed" in model.embeddings else 0
+    return Featurizer(words, chars, buckets, vocab.lowercase, vocab.normalize_digits, bigrams)

@@ -28,6 +28,8 @@ def expected_names(config: Config, featurizer: Featurizer, vocab: dict) -> tuple
         inputs.append("chars")
     if featurizer.buckets:
         inputs.append("trigrams")
+    if featurizer.bigrams is not None:
+        inputs.append("bigrams")
     if config.task == "classifier":
         return inputs, ["probabilities"]
     outputs = ["emissions"]

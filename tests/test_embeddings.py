@@ -1,4 +1,4 @@
-"""Word representations (learned, one-hot, hashed trigrams, character CNN, word2vec) and vector files."""
+"""Word representations (learned, one-hot, hashed trigrams, character CNN, word2vec, token bigrams) and vector files."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ SENTENCES = [
     "list morning flights to boston".split(),
     "cheapest fare from denver to chicago".split(),
 ]
-DIMS = {"learned": 12, "onehot": 10, "hashed": 14, "word2vec": 8, "chars": 9}  # chars: number of filters
+DIMS = {"learned": 12, "onehot": 10, "hashed": 14, "word2vec": 8, "chars": 9, "bigrams": 10}  # chars: filters; bigrams: 2 x 5
 
 
 def model_config(embeddings: list[str]) -> ModelConfig:
@@ -33,6 +33,7 @@ def model_config(embeddings: list[str]) -> ModelConfig:
     config.learned.dim, config.onehot.dim, config.word2vec.dim = DIMS["learned"], DIMS["onehot"], DIMS["word2vec"]
     config.hashed.dim, config.hashed.buckets = DIMS["hashed"], 5000
     config.chars.dim, config.chars.filters, config.chars.width = 6, DIMS["chars"], 3
+    config.bigrams.dim = DIMS["bigrams"] // 2
     return config
 
 
@@ -41,10 +42,12 @@ def tensors(featurizer: Featurizer, sentences: list[list[str]]) -> Batch:
 
 
 def featurizer_for(embeddings: list[str], buckets: int = 5000) -> Featurizer:
-    return build_featurizer(SENTENCES, VocabConfig(), embeddings, buckets)
+    config = model_config(embeddings)
+    config.hashed.buckets = buckets
+    return build_featurizer(SENTENCES, VocabConfig(), config)
 
 
-@pytest.mark.parametrize("name", ["learned", "onehot", "hashed", "word2vec", "chars"])
+@pytest.mark.parametrize("name", ["learned", "onehot", "hashed", "word2vec", "chars", "bigrams"])
 def test_each_representation_shape(name):
     torch.manual_seed(0)
     featurizer = featurizer_for([name])
@@ -59,7 +62,7 @@ def test_each_representation_shape(name):
 
 def test_concatenation_in_config_order():
     torch.manual_seed(0)
-    names = ["chars", "learned", "hashed", "onehot", "word2vec"]
+    names = ["chars", "learned", "bigrams", "hashed", "onehot", "word2vec"]
     featurizer = featurizer_for(names)
     representation = build_representation(model_config(names), featurizer)
     assert list(representation.parts) == names
@@ -82,9 +85,44 @@ def test_duplicate_representation_names_are_built_once():
 
 def test_featurizer_reads_only_what_the_representations_need():
     learned = tensors(featurizer_for(["learned"]), [["boston"]])
-    assert learned.trigrams is None and learned.chars is None
+    assert learned.trigrams is None and learned.chars is None and learned.bigrams is None
     both = tensors(featurizer_for(["hashed", "chars"]), [["boston", "to"]])
-    assert both.trigrams is not None and both.chars is not None
+    assert both.trigrams is not None and both.chars is not None and both.bigrams is None
+
+
+# ---- token bigrams -----------------------------------------------------------------------------
+
+
+def test_bigrams_are_the_pairs_before_and_after_each_token():
+    torch.manual_seed(0)
+    featurizer = featurizer_for(["bigrams"])
+    bigrams = featurizer.bigrams
+    features = featurizer.batch([["flights", "to", "boston"], ["to", "oslo"]])
+    pairs = [["<s> flights", "flights to"], ["flights to", "to boston"], ["to boston", "boston </s>"]]
+    assert features.bigrams.shape == (2, 3, 2)
+    assert features.bigrams[0].tolist() == [bigrams.ids(p) for p in pairs]
+    unk = bigrams.unk_id
+    assert features.bigrams[1].tolist() == [[unk, unk], [unk, unk], [0, 0]]  # unseen pairs; then padding
+    representation = build_representation(model_config(["bigrams"]), featurizer).eval()
+    batch = tensors(featurizer, [["flights", "to", "boston"]])
+    table = representation.parts["bigrams"].table.weight
+    out = representation(batch, batch.words)
+    assert torch.equal(out[0, 1], torch.cat([table[bigrams.id("flights to")], table[bigrams.id("to boston")]]))
+
+
+def test_bigram_dropout_reads_unk_in_training_only():
+    featurizer = featurizer_for(["bigrams"])
+    config = model_config(["bigrams"])
+    config.word_dropout = 0.5
+    representation = build_representation(config, featurizer)
+    part = representation.parts["bigrams"]
+    batch = tensors(featurizer, [SENTENCES[1]] * 50)
+    unk = part.table.weight[featurizer.bigrams.unk_id]
+    torch.manual_seed(0)
+    dropped = (part(batch, batch.words).view(50, -1, 2, part.dim // 2) == unk).all(-1).double().mean().item()
+    assert dropped == pytest.approx(0.5, abs=0.05)
+    part.eval()
+    assert not (part(batch, batch.words).view(50, -1, 2, part.dim // 2) == unk).all(-1).any()
 
 
 # ---- one-hot -----------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from slotfill.features import (
     build_featurizer,
     letter_trigrams,
     murmurhash3_32,
+    token_bigrams,
     trigram_buckets,
 )
 from slotfill.vocab import Vocab
@@ -187,25 +188,39 @@ def test_featurizer_case_and_digits():
 def test_featurizer_json_round_trip():
     import json
 
-    featurizer, _, _ = make_featurizer(buckets=500, lowercase=True, normalize_digits=True)
+    bigrams = Vocab.build(map(token_bigrams, TRAIN))
+    featurizer, _, _ = make_featurizer(buckets=500, lowercase=True, normalize_digits=True, bigrams=bigrams)
     again = Featurizer.from_json(json.loads(json.dumps(featurizer.to_json())))
     sentences = [["To", "Taipei", "at", "9"], ["oslo"]]
     a, b = featurizer.batch(sentences).arrays(), again.batch(sentences).arrays()
-    assert list(a) == list(b) == ["words", "lengths", "rows", "chars", "trigrams"]
+    assert list(a) == list(b) == ["words", "lengths", "rows", "chars", "trigrams", "bigrams"]
     for name in a:
         assert np.array_equal(a[name], b[name]), name
-    assert again.buckets == 500 and again.normalize_digits is True
+    assert again.buckets == 500 and again.normalize_digits is True and again.bigrams.itos == bigrams.itos
 
 
 def test_build_featurizer():
+    from slotfill.config import ModelConfig
+
     vocab = VocabConfig(lowercase=True, normalize_digits=False, min_count=1, max_size=0)
     tokens = [["To", "Taipei"], ["to", "Boston"]]
-    f = build_featurizer(tokens, vocab, ["learned", "hashed"], 1000)
+    model = ModelConfig(embeddings=["learned", "hashed"])
+    model.hashed.buckets = 1000
+    f = build_featurizer(tokens, vocab, model)
     assert f.words.itos == ["<pad>", "<unk>", "to", "boston", "taipei"]
-    assert f.buckets == 1000 and f.chars is None
-    f = build_featurizer(tokens, vocab, ["learned", "chars"], 1000)
+    assert f.buckets == 1000 and f.chars is None and f.bigrams is None
+    f = build_featurizer(tokens, vocab, ModelConfig(embeddings=["learned", "chars"]))
     assert f.buckets == 0 and f.chars is not None
     assert "t" in f.chars and "T" not in f.chars
+    model = ModelConfig(embeddings=["bigrams"])
+    model.bigrams.min_count = 2
+    f = build_featurizer(tokens, vocab, model)
+    assert f.bigrams.itos == ["<pad>", "<unk>", "<s> to"]  # the one pair seen twice
+
+
+def test_token_bigrams():
+    assert token_bigrams(["a", "b", "c"]) == ["<s> a", "a b", "b c", "c </s>"]
+    assert token_bigrams(["台"]) == ["<s> 台", "台 </s>"]
 
 
 def test_batch_of_features_keeps_lengths_on_cpu():

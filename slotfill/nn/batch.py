@@ -18,6 +18,7 @@ class Batch:
     rows: torch.Tensor | None = None  # B x T rows of `chars` / `trigrams`
     chars: torch.Tensor | None = None  # U x L character ids
     trigrams: torch.Tensor | None = None  # U x G trigram buckets, -1-padded
+    bigrams: torch.Tensor | None = None  # B x T x 2 token bigram ids, 0 = <pad>
     tags: torch.Tensor | None = None  # B x T tag ids, 0 under padding
     intents: torch.Tensor | None = None  # B
     labels: torch.Tensor | None = None  # B

@@ -75,6 +75,23 @@ class CharCNN(nn.Module):
         return features[batch.rows]
 
 
+class Bigrams(nn.Module):
+    """Learned vectors of each token's bigrams with the tokens before and after it, concatenated: the
+    neighbourhood a single Chinese character lacks. In training, `dropout` of the bigrams read as `<unk>`,
+    which unseen bigrams are."""
+
+    def __init__(self, vocab_size: int, dim: int, dropout: float, unk_id: int):
+        super().__init__()
+        self.table = nn.Embedding(vocab_size, dim, padding_idx=0)
+        self.dim, self.dropout, self.unk_id = 2 * dim, dropout, unk_id
+
+    def forward(self, batch: Batch, words: torch.Tensor) -> torch.Tensor:
+        ids = batch.bigrams
+        if self.training and self.dropout > 0:
+            ids = ids.masked_fill((torch.rand(ids.shape, device=ids.device) < self.dropout) & (ids != 0), self.unk_id)
+        return self.table(ids).flatten(2)
+
+
 class WordRepresentation(nn.Module):
     """The configured representations of each token, concatenated."""
 
@@ -96,5 +113,6 @@ def build_representation(config: ModelConfig, featurizer: Featurizer) -> WordRep
         "onehot": lambda: OneHot(vocab_size, config.onehot.dim),
         "hashed": lambda: Hashed(featurizer.buckets, config.hashed.dim, config.hashed.combine),
         "chars": lambda: CharCNN(len(featurizer.chars), config.chars.dim, config.chars.filters, config.chars.width),
+        "bigrams": lambda: Bigrams(len(featurizer.bigrams), config.bigrams.dim, config.word_dropout, featurizer.bigrams.unk_id),
     }
     return WordRepresentation({name: makers[name]() for name in dict.fromkeys(config.embeddings)})

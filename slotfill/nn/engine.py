@@ -67,7 +67,7 @@ def build_model(config: Config, featurizer: Featurizer, vocab: dict) -> torch.nn
 def create(config: Config, examples: list) -> Predictor:
     """An untrained SlotTagger (from TaggedSentences) or SentimentClassifier (from LabelledTexts) whose
     vocabularies and labels come from `examples`."""
-    featurizer = build_featurizer([e.tokens for e in examples], config.vocab, config.model.embeddings, config.model.hashed.buckets)
+    featurizer = build_featurizer([e.tokens for e in examples], config.vocab, config.model)
     if config.task == "tagger":
         vocab: dict = {"tags": ["O", *sorted({t for e in examples for t in e.tags} - {"O"})]}
         if config.model.intent_weight > 0 and all(e.intent for e in examples):

@@ -25,6 +25,7 @@ AXES = {
     "rows": {0: "batch", 1: "tokens"},
     "chars": {0: "words", 1: "characters"},
     "trigrams": {0: "words", 1: "trigrams"},
+    "bigrams": {0: "batch", 1: "tokens"},
     "emissions": {0: "batch", 1: "tokens"},
     "intents": {0: "batch"},
     "probabilities": {0: "batch"},

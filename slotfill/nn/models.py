@@ -40,7 +40,7 @@ def reverse_within(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
 
 
 class Encoder(nn.Module):
-    """Word representations -> dropout -> bidirectional RNN over packed batches (heads add dropout)."""
+    """Word representations -> dropout -> bidirectional RNN over variable-length batches (heads add dropout)."""
 
     def __init__(self, representation: WordRepresentation, config: ModelConfig, unk_id: int):
         super().__init__()
