@@ -36,7 +36,7 @@ from pathlib import Path
 SEED = 13
 DATA_DIR = Path(__file__).resolve().parent
 
-FLIGHT_TRAIN_SIZE = 1000
+FLIGHT_TRAIN_SIZE = 2000
 FLIGHT_DEV_SIZE = 150
 FLIGHT_TEST_SIZE = 300  # held-out cities only
 REVIEW_TRAIN_SIZE = 400  # balanced: half positive, half negative

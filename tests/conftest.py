@@ -23,7 +23,7 @@ DATA = PROJECT / "data"
 FLIGHTS_CONFIG = PROJECT / "configs" / "flights.toml"
 SLOTFILL = Path(sys.executable).parent / "slotfill"
 
-TAGGER_TRAIN_LINES = 200
+TAGGER_TRAIN_LINES = 400  # enough of data/flights to name boston, taipei, denver and dallas, which tests tag
 TAGGER_DEV_LINES = 20
 CLASSIFIER_TRAIN_LINES = 80
 # the first training review: the tiny classifier fits its training set, while new reviews are a coin toss for it

@@ -54,10 +54,10 @@ LESSON = {
 UNSEEN_MISSES_ALLOWED = {"flights": 0, "flights-zh": 1}  # see HELD_OUT_RIGHT
 
 
-# Share of held-out sentences with departure and destination both right (measured: 97.3% English,
-# 95.3% Chinese, where a name's first character that is also a common word, as 第 or 张, is the
-# typical miss).
-HELD_OUT_RIGHT = {"flights": 0.97, "flights-zh": 0.95}
+# Share of held-out sentences with departure and destination both right: a floor below what
+# `python benchmarks/demos.py --seeds 1 2 3` measures (English 97.0-97.7%, Chinese 97.0-99.3%), since
+# another CPU computes other rounding and so trains a slightly different model.
+HELD_OUT_RIGHT = {"flights": 0.95, "flights-zh": 0.95}
 
 
 def cities(slots: list[dict], text: str | None = None) -> dict:

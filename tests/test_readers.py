@@ -609,7 +609,7 @@ def test_bundled_flights_use_atis_labels(folder):
     path = ROOT / "data" / folder / "train.jsonl"
     raw = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
     sentences = read_tagged(path)
-    assert len(sentences) == len(raw) == 1000
+    assert len(sentences) == len(raw) == 2000
     tag_labels = {t[2:] for s in sentences for t in s.tags if t != "O"}
     assert tag_labels == ATIS_SLOT_LABELS
     assert {t[:2] for s in sentences for t in s.tags if t != "O"} == {"B-", "I-"}
