@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -81,6 +82,20 @@ def test_train_with_a_config_file(runner, tagger_config_file, small_data, tmp_pa
     config = json.loads((output / "config.json").read_text())
     # paths in the file are relative to the file
     assert config["data"]["train"] == str(small_data.flights_train.resolve())
+
+
+def test_bigram_model_trains_tags_and_shows_its_bigrams(runner, tagger_config_file, tmp_path):
+    output = tmp_path / "bigrams"
+    invoke(runner, "train", tagger_config_file, "-o", output, "--set", "model.embeddings=['learned','bigrams']",
+           "--set", "model.bigrams.dim=8")
+    bigrams = json.loads((output / "vocab.json").read_text())["featurizer"]["bigrams"]
+    assert any(b.startswith("<s> ") for b in bigrams["items"]) and any(b.endswith(" </s>") for b in bigrams["items"])
+    info = invoke(runner, "info", output).stdout
+    assert re.search(r"vocabulary \d+ words, \d+ bigrams", info), info
+    assert "encoder.representation.parts.bigrams.table" in info
+    for engine in ("onnx", "torch"):
+        tagged = json.loads(invoke(runner, "tag", "--json", "--engine", engine, "--model", output, "fly from denver to boston").stdout)
+        assert tagged["tokens"] == ["fly", "from", "denver", "to", "boston"] and len(tagged["tags"]) == 5
 
 
 def test_train_unknown_key(runner, tmp_path):
