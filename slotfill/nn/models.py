@@ -64,9 +64,11 @@ class Encoder(nn.Module):
             dropped = (torch.rand(words.shape, device=words.device) < self.word_dropout) & (words != 0)
             words = words.masked_fill(dropped, self.unk_id)
         x = self.dropout(self.representation(batch, words))
-        if x.device.type == "cpu" and not torch.onnx.is_in_onnx_export():
+        if self.training and x.device.type == "cpu":
             return self._both_ways(x, batch.mask)
-        # packed: cuDNN runs packed batches in one call, and the ONNX export is one RNN with sequence lengths
+        # packed: cuDNN runs packed batches in one call; in inference the large, mixed-length batches would
+        # make padded passes compute padding, and oneDNN set up a kernel for every new shape; the ONNX
+        # export is one RNN with sequence lengths
         packed = pack_padded_sequence(x, batch.lengths, batch_first=True, enforce_sorted=False)
         out, _ = self.rnn(packed)
         out, _ = pad_packed_sequence(out, batch_first=True, total_length=words.size(1))
@@ -75,8 +77,8 @@ class Encoder(nn.Module):
     def _both_ways(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """The RNN's layers as one-directional passes over the padded batch, the backward one over each
         sentence reversed in place; padding comes after every sentence, so it changes no real state.
-        Equal to running `self.rnn` on the packed batch, and twice as fast on the CPU: PyTorch's oneDNN
-        LSTM kernel takes padded batches, while a packed batch of unequal lengths goes step by step there."""
+        Equal to running `self.rnn` on the packed batch, and twice as fast in training on the CPU: PyTorch's
+        oneDNN LSTM kernel takes padded batches, while a packed batch of unequal lengths goes step by step there."""
         lengths = mask.sum(1)
         for layer in range(self.rnn.num_layers):
             if layer:
