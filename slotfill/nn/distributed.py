@@ -76,6 +76,11 @@ class Cluster:
                 time.sleep(STOP_GRACE)  # for torchrun to see rank 0's exit first, and stop this process
         raise SlotfillError(message)
 
+    def wait(self) -> None:
+        """Until every process gets here."""
+        if self.world > 1:
+            dist.barrier()
+
     def wrap(self, module: torch.nn.Module) -> torch.nn.Module:
         """DistributedDataParallel around `module` (parameters broadcast from rank 0), or `module` itself."""
         if self.world == 1:

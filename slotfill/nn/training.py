@@ -316,7 +316,9 @@ def train(config: Config, output: str | Path, resume: bool = False) -> tuple[Pre
     kind = device_type(config.train.device)
     cluster = join(kind)
     try:
-        return _train(config, Path(output), resume, cluster, kind)
+        trained = _train(config, Path(output), resume, cluster, kind)
+        cluster.wait()  # the others wait for rank 0 to write the model: tearing down gloo while it works aborted them
+        return trained
     finally:
         leave(cluster)
 
