@@ -7,6 +7,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from .config import ModelConfig, VocabConfig
 from .text import normalize
 from .vocab import Vocab
 
@@ -151,8 +152,8 @@ class Featurizer:
         return cls(Vocab.from_json(data["words"]), chars, data["buckets"], data["lowercase"], data["normalize_digits"], bigrams)
 
 
-def build_featurizer(token_lists: list[list[str]], vocab, model) -> Featurizer:
-    """A Featurizer whose vocabularies come from the training tokens (`vocab` a VocabConfig, `model` a ModelConfig)."""
+def build_featurizer(token_lists: list[list[str]], vocab: VocabConfig, model: ModelConfig) -> Featurizer:
+    """A Featurizer whose vocabularies come from the training tokens."""
     forms = [[normalize(t, vocab.lowercase, vocab.normalize_digits) for t in s] for s in token_lists]
     words = Vocab.build(forms, vocab.min_count, vocab.max_size)
     chars = Vocab.build([list(w) for s in forms for w in s]) if "chars" in model.embeddings else None

@@ -24,6 +24,8 @@ def dropout(x: torch.Tensor, p: float, training: bool) -> torch.Tensor:
 
 
 class Dropout(nn.Module):
+    """nn.Dropout drawn as `dropout` draws it."""
+
     def __init__(self, p: float):
         super().__init__()
         self.p = p
