@@ -47,13 +47,26 @@ def weights(directory: Path) -> dict:
     return torch.load(directory / "weights.pt", weights_only=True)
 
 
+def counting_epochs(monkeypatch) -> list[str]:
+    """The labels of the training epochs run from now on ("epoch 3", ...)."""
+    run, original = [], training.Trainer.epoch
+
+    def counted(self, train, lengths, label):
+        run.append(label)
+        return original(self, train, lengths, label)
+
+    monkeypatch.setattr(training.Trainer, "epoch", counted)
+    return run
+
+
 def test_resumed_run_ends_with_the_model_of_an_uninterrupted_run(tagged_files, tmp_path, monkeypatch):
     config = load_config(FLIGHTS_CONFIG, settings(tagged_files))
     _, full = training.train(config, tmp_path / "full")
     interrupted(monkeypatch, config, tmp_path / "cut", at_epoch=3)
-    saved = json.loads((tmp_path / "cut" / "metrics.json").read_text())["history"]
-    assert saved["best_epoch"] <= 2
+    assert torch.load(tmp_path / "cut" / CHECKPOINT, weights_only=True)["epoch"] == 2
+    run = counting_epochs(monkeypatch)
     _, resumed = training.train(config, tmp_path / "cut", resume=True)
+    assert run == ["epoch 3", "epoch 4"]  # it went on from the checkpoint, not from the start
     assert [e["loss"] for e in resumed["history"]["epochs"]] == [e["loss"] for e in full["history"]["epochs"]]
     assert [e["dev"] for e in resumed["history"]["epochs"]] == [e["dev"] for e in full["history"]["epochs"]]
     assert len(full["history"]["epochs"]) == 4
@@ -61,7 +74,6 @@ def test_resumed_run_ends_with_the_model_of_an_uninterrupted_run(tagged_files, t
     assert resumed["history"]["best_epoch"] == full["history"]["best_epoch"]
     a, b = weights(tmp_path / "full"), weights(tmp_path / "cut")
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
-    assert SlotTagger.load(tmp_path / "cut").tag("flights from boston to denver")["tokens"]
 
 
 def test_checkpoint_is_written_every_epoch_and_loads_without_code(tagged_files, tmp_path, monkeypatch):
@@ -71,16 +83,19 @@ def test_checkpoint_is_written_every_epoch_and_loads_without_code(tagged_files, 
     assert state["epoch"] == 2 and len(state["history"]["epochs"]) == 2
     assert state["optimizer"]["state"] and state["average"] and state["torch_rng"][0].dtype == torch.uint8
     assert state["config"]["train"]["ema"] == 0.9
-    best = weights(tmp_path / "m")
-    if state["history"]["best_epoch"] == 1:  # the live weights of epoch 2 are not the best (averaged) model of epoch 1
-        assert any(not torch.equal(state["model"][k], best[k]) for k in best)
+    best = weights(tmp_path / "m")  # the averaged weights (ema 0.9) of the best epoch, not the live ones
+    assert any(not torch.equal(state["model"][k], best[k]) for k in best)
+    if state["history"]["best_epoch"] == 2:  # the model saved at epoch 2 is the average the checkpoint holds
+        assert all(torch.equal(value, best[k]) for k, value in state["average"].items())
 
 
-def test_resuming_a_finished_run_changes_nothing(tagged_files, tmp_path):
+def test_resuming_a_finished_run_changes_nothing(tagged_files, tmp_path, monkeypatch):
     config = load_config(FLIGHTS_CONFIG, settings(tagged_files, epochs=2))
     _, first = training.train(config, tmp_path / "m")
     before = weights(tmp_path / "m")
+    run = counting_epochs(monkeypatch)
     _, again = training.train(config, tmp_path / "m", resume=True)
+    assert run == []  # nothing left to train
     assert again["history"]["epochs"] == first["history"]["epochs"]
     after = weights(tmp_path / "m")
     assert all(torch.equal(before[k], after[k]) for k in before)
@@ -154,11 +169,14 @@ def test_mixed_precision_settings():
         training.amp_dtype("fp16", cpu)
 
 
-def test_training_under_bf16_autocast_on_the_cpu(tagged_files, tmp_path):
+def test_training_under_bf16_autocast_on_the_cpu(tagged_files, tmp_path, monkeypatch):
     """The mixed-precision path (autocast around training and evaluation) run on the CPU with bf16:
     the loss falls and the saved weights are float32, like those of an unmixed run."""
     config = load_config(FLIGHTS_CONFIG, settings(tagged_files, epochs=3, extra=("train.amp='bf16'",)))
+    seen, original = [], training.autocast
+    monkeypatch.setattr(training, "autocast", lambda device, dtype: seen.append(dtype) or original(device, dtype))
     predictor, metrics = training.train(config, tmp_path / "bf16")
+    assert seen and set(seen) == {torch.bfloat16}  # every training step and every dev evaluation
     losses = [e["loss"] for e in metrics["history"]["epochs"]]
     assert losses[-1] < losses[0]
     assert all(v.dtype == torch.float32 for v in weights(tmp_path / "bf16").values() if v.is_floating_point())
