@@ -99,7 +99,7 @@ def flops_per_token(model: Path) -> float:
     vocab = json.loads((model / "vocab.json").read_text())
     m = config["model"]
     dims = {"learned": m["learned"]["dim"], "onehot": m["onehot"]["dim"], "word2vec": m["word2vec"]["dim"],
-            "hashed": m["hashed"]["dim"], "chars": m["chars"]["filters"]}
+            "hashed": m["hashed"]["dim"], "chars": m["chars"]["filters"], "bigrams": 2 * m.get("bigrams", {}).get("dim", 0)}
     flops = 0.0
     if "chars" in m["embeddings"]:
         flops += 2 * m["chars"]["dim"] * m["chars"]["filters"] * m["chars"]["width"] * 8  # ~8 characters a word

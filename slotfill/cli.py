@@ -13,7 +13,6 @@ import click
 from .errors import SlotfillError
 from .server import BATCH_WAIT_MS, MAX_BATCH, MAX_CHARS, MAX_TEXTS
 
-PROJECT = Path(__file__).resolve().parent.parent
 DEFAULT_TAGGER = Path("models/flights")
 DEFAULT_CLASSIFIER = Path("models/sentiment-demo")
 STDIN_CHUNK = 1024
@@ -281,8 +280,7 @@ def embed(corpus, output, dim, window, min_count, epochs, algorithm, seed, vecto
 @click.argument("models", nargs=-1, required=True, metavar="MODEL_DIR...")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: every interface).")
 @click.option("--port", default=8000, show_default=True, help="Port to listen on (0: any free port).")
-@click.option("--engine", type=click.Choice(["auto", "onnx", "torch"]), default="auto", show_default=True,
-              help="Inference runtime: onnx (no PyTorch), torch, or auto (ONNX where the model has it).")
+@ENGINE
 @click.option("--batch-wait-ms", default=BATCH_WAIT_MS, show_default=True, help="How long a request may wait for others to batch with.")
 @click.option("--max-batch", default=MAX_BATCH, show_default=True, help="Most sentences in one model call.")
 @click.option("--max-texts", default=MAX_TEXTS, show_default=True, help="Most texts in one request.")

@@ -11,7 +11,7 @@ from pathlib import Path
 from .config import Config
 from .errors import SlotfillError
 from .tags import Span, bio_from_spans, spans, split_tag, to_bio, to_bioes
-from .text import detokenize, tokenize
+from .text import detokenize, tokenize, words
 
 TAGGED_FORMATS = ("auto", "atis", "conll", "jsonl")
 LABELLED_FORMATS = ("auto", "sst", "csv", "tsv", "jsonl")
@@ -267,7 +267,7 @@ def read_labelled(
 
 def _labelled(text: str, label: str, path: Path, i: int, latin_in_cjk: str | None = None) -> LabelledText:
     """`latin_in_cjk` None: the text is already tokenized (split at spaces)."""
-    tokens = text.split() if latin_in_cjk is None else [t.text for t in tokenize(text, False, latin_in_cjk)]
+    tokens = text.split() if latin_in_cjk is None else words(text, latin_in_cjk)
     if not tokens:
         raise SlotfillError("empty sentence", path, i)
     if not label.strip():

@@ -484,10 +484,10 @@ def test_weight_average_is_an_exponential_moving_average():
     average = WeightAverage(model, decay=0.5)
     with torch.no_grad():
         model.weight.fill_(3.0)
-    average.update(model)  # 0.5 * 1 + 0.5 * 3
+    average.update()  # 0.5 * 1 + 0.5 * 3
     with torch.no_grad():
         model.weight.fill_(5.0)
-    average.update(model)  # 0.5 * 2 + 0.5 * 5
+    average.update()  # 0.5 * 2 + 0.5 * 5
     live = average.swapped_in(model)
     assert torch.allclose(model.weight, torch.full((1, 2), 3.5))
     assert torch.allclose(live["weight"], torch.full((1, 2), 5.0))

@@ -12,6 +12,11 @@ from ..features import Featurizer
 from .batch import Batch
 
 
+def drop_to_unk(ids: torch.Tensor, p: float, unk_id: int) -> torch.Tensor:
+    """Word dropout: a share `p` of the ids (never padding) read as `unk_id`."""
+    return ids.masked_fill((torch.rand(ids.shape, device=ids.device) < p) & (ids != 0), unk_id)
+
+
 class Learned(nn.Module):
     """A trained embedding table (also the home of word2vec vectors, copied in before training)."""
 
@@ -88,7 +93,7 @@ class Bigrams(nn.Module):
     def forward(self, batch: Batch, words: torch.Tensor) -> torch.Tensor:
         ids = batch.bigrams
         if self.training and self.dropout > 0:
-            ids = ids.masked_fill((torch.rand(ids.shape, device=ids.device) < self.dropout) & (ids != 0), self.unk_id)
+            ids = drop_to_unk(ids, self.dropout, self.unk_id)
         return self.table(ids).flatten(2)
 
 

@@ -9,7 +9,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from ..config import ModelConfig
 from .batch import Batch
 from .crf import CRF
-from .embeddings import WordRepresentation, build_representation
+from .embeddings import WordRepresentation, build_representation, drop_to_unk
 
 CELLS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
 ONE_DIRECTION = {"lstm": torch.lstm, "gru": torch.gru, "rnn": torch.rnn_tanh}  # the kernels behind CELLS
@@ -63,11 +63,10 @@ class Encoder(nn.Module):
     def forward(self, batch: Batch) -> torch.Tensor:
         words = batch.words
         if self.training and self.word_dropout > 0:
-            dropped = (torch.rand(words.shape, device=words.device) < self.word_dropout) & (words != 0)
-            words = words.masked_fill(dropped, self.unk_id)
+            words = drop_to_unk(words, self.word_dropout, self.unk_id)
         x = self.dropout(self.representation(batch, words))
         if self.training and x.device.type == "cpu":
-            return self._both_ways(x, batch.mask)
+            return self._both_ways(x, batch.lengths, batch.mask)
         # packed: cuDNN runs packed batches in one call; in inference the large, mixed-length batches would
         # make padded passes compute padding, and oneDNN set up a kernel for every new shape; the ONNX
         # export is one RNN with sequence lengths
@@ -76,12 +75,11 @@ class Encoder(nn.Module):
         out, _ = pad_packed_sequence(out, batch_first=True, total_length=words.size(1))
         return out
 
-    def _both_ways(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def _both_ways(self, x: torch.Tensor, lengths: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """The RNN's layers as one-directional passes over the padded batch, the backward one over each
         sentence reversed in place; padding comes after every sentence, so it changes no real state.
         Equal to running `self.rnn` on the packed batch, and twice as fast in training on the CPU: PyTorch's
         oneDNN LSTM kernel takes padded batches, while a packed batch of unequal lengths goes step by step there."""
-        lengths = mask.sum(1)
         for layer in range(self.rnn.num_layers):
             if layer:
                 x = dropout(x, self.rnn.dropout, self.training)

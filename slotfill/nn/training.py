@@ -3,7 +3,6 @@ with weights.pt and model.onnx."""
 
 from __future__ import annotations
 
-import copy
 import logging
 import random
 import sys
@@ -88,11 +87,12 @@ class WeightAverage:
         self.decay = decay
         state = model.state_dict()
         self.average = {k: v.detach().clone() for k, v in state.items() if v.is_floating_point()}
+        self._averages = list(self.average.values())
         self._live = [state[k] for k in self.average]  # views of the live weights, which train in place
 
     @torch.no_grad()
-    def update(self, model: torch.nn.Module) -> None:
-        torch._foreach_lerp_(list(self.average.values()), self._live, 1 - self.decay)
+    def update(self) -> None:
+        torch._foreach_lerp_(self._averages, self._live, 1 - self.decay)
 
     def swapped_in(self, model: torch.nn.Module) -> dict:
         """Load the averages into `model`; returns the live weights to restore afterwards."""
@@ -166,7 +166,7 @@ class Trainer:
             self.scaler.step(self.optimizer)
             self.scaler.update()
             if self.average is not None:
-                self.average.update(model)
+                self.average.update()
             total += loss.detach() * len(examples)
             count += len(examples)
         total, count = self.cluster.sum(total.item(), count)
@@ -181,7 +181,7 @@ class Trainer:
         model = self.predictor.model
         return {
             "format": checkpoint.FORMAT, "config": config_to_dict(self.predictor.config), "data": data, "world": self.cluster.world,
-            "epoch": epoch, "waited": waited, "history": copy.deepcopy(history),
+            "epoch": epoch, "waited": waited, "history": history,
             "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
             "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(), "scaler": self.scaler.state_dict(),
             "average": {k: v.cpu() for k, v in self.average.average.items()} if self.average is not None else None,
