@@ -8,9 +8,11 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from conftest import FLIGHTS_CONFIG, head, tagger_overrides
 from slotfill.config import load_config
+from slotfill.nn.checkpoint import CHECKPOINT
 from slotfill.nn.training import train
 from slotfill.predict import SlotTagger
 from test_training import MODEL_FILES
@@ -47,6 +49,25 @@ def test_two_processes_train_a_model_like_one(tagged_files, tmp_path):
     tagger = SlotTagger.load(tmp_path / "two")
     assert tagger.engine == "onnx"
     assert tagger.evaluate(tagger_dev(tagged_files))["f1"] == pytest.approx(history["best"], abs=1e-6)
+
+
+def test_gradients_are_averaged_so_every_process_ends_with_the_same_weights(tagged_files, tmp_path):
+    """Each process trains on its own shard with its own dropout masks: only averaged gradients keep their
+    weights equal. Rank 1 saves its final weights; rank 0's checkpoint holds its own of the same epoch."""
+    script = tmp_path / "launch.py"
+    settings = tagger_overrides(*tagged_files, epochs=3, extra=("train.batch_size=4", "train.onnx=false"))
+    script.write_text(
+        "import os, torch\nfrom slotfill.config import load_config\nfrom slotfill.nn.training import train\n"
+        f"predictor, _ = train(load_config({str(FLIGHTS_CONFIG)!r}, {settings!r}), {str(tmp_path / 'm')!r})\n"
+        f"if os.environ['RANK'] == '1':\n    torch.save(predictor.model.state_dict(), {str(tmp_path / 'rank1.pt')!r})\n"
+    )
+    done = torchrun(script=script)
+    assert done.returncode == 0, done.stderr[-3000:]
+    rank0 = torch.load(tmp_path / "m" / CHECKPOINT, weights_only=True)["model"]
+    rank1 = torch.load(tmp_path / "rank1.pt", weights_only=True)
+    assert rank0.keys() == rank1.keys()
+    for name in rank0:
+        assert torch.allclose(rank0[name], rank1[name], atol=1e-6), name
 
 
 def tagger_dev(tagged_files):
