@@ -243,5 +243,5 @@ def load(directory: str | Path, engine: str = "auto", threads: int = 0) -> Predi
     """Load any model directory: a SlotTagger or a SentimentClassifier, as its config says.
     `engine`: "onnx" (model.onnx run by onnxruntime, no PyTorch), "torch" (weights.pt), or "auto":
     ONNX when the directory has a model.onnx made from its weights and onnxruntime is installed.
-    `threads`: threads for each model call (0: one per core, at most 4)."""
+    `threads`: threads for each model call (0: the engine's default: one per core, at most 4, on ONNX; PyTorch's own setting on torch)."""
     return Predictor.load(directory, engine, threads)
