@@ -17,8 +17,12 @@ WEIGHTS = "weights.pt"
 NETWORK = "model.onnx"
 
 
+def _json_bytes(data: dict) -> bytes:
+    return (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
 def _write_json(path: Path, data: dict) -> None:
-    path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    path.write_bytes(_json_bytes(data))
 
 
 def write_atomic(path: str | Path, data: bytes) -> None:
@@ -32,6 +36,11 @@ def write_atomic(path: str | Path, data: bytes) -> None:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def write_metrics(directory: str | Path, metrics: dict) -> None:
+    """Replace the metrics.json of a model directory (atomically), leaving the rest as it is."""
+    write_atomic(Path(directory) / "metrics.json", _json_bytes(metrics))
 
 
 def sha256(path: str | Path) -> str:

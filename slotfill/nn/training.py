@@ -365,7 +365,7 @@ def _train(config: Config, output: Path, resume: bool, cluster: Cluster, kind: s
     if config.data.test:
         metrics["test"] = predictor.evaluate(read_split(config, config.data.test))
         log.info(f"test {predictor.summary(metrics['test'])}")
-    save(predictor, output, metrics, extra={checkpoint.CHECKPOINT: (output / checkpoint.CHECKPOINT).read_bytes()})
+    storage.write_metrics(output, metrics)  # the rest of the directory holds the best model already
     if config.train.onnx:
         from .export import export_onnx
 
