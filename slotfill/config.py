@@ -24,6 +24,7 @@ CHOICES = {
     "text.latin_in_cjk": ("word", "char"),
     "train.device": ("auto", "cpu", "cuda"),
     "train.amp": ("auto", "off", "bf16", "fp16"),
+    "train.schedule": ("plateau", "cosine"),
     "train.metric": ("auto", "f1", "accuracy", "macro_f1", "intent_accuracy", "sentence_accuracy"),
 }
 # Allowed ranges of numbers: (low, high, low included, high included); None is unbounded. Floats must be finite.
@@ -143,6 +144,7 @@ class TrainConfig:
     clip: float = 5.0
     ema: float = 0.0  # decay of an exponential moving average of the weights, used for dev and saving; 0: off
     patience: int = 6
+    schedule: str = "plateau"  # plateau: lr times lr_decay after lr_patience epochs without a better dev score; cosine: to 0 by the last epoch
     lr_decay: float = 0.5
     lr_patience: int = 2
     metric: str = "auto"  # tagger: f1; classifier: accuracy

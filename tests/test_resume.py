@@ -51,16 +51,17 @@ def counting_epochs(monkeypatch) -> list[str]:
     """The labels of the training epochs run from now on ("epoch 3", ...)."""
     run, original = [], training.Trainer.epoch
 
-    def counted(self, train, lengths, label):
+    def counted(self, label):
         run.append(label)
-        return original(self, train, lengths, label)
+        return original(self, label)
 
     monkeypatch.setattr(training.Trainer, "epoch", counted)
     return run
 
 
-def test_resumed_run_ends_with_the_model_of_an_uninterrupted_run(tagged_files, tmp_path, monkeypatch):
-    config = load_config(FLIGHTS_CONFIG, settings(tagged_files))
+@pytest.mark.parametrize("schedule", ["plateau", "cosine"])
+def test_resumed_run_ends_with_the_model_of_an_uninterrupted_run(tagged_files, tmp_path, monkeypatch, schedule):
+    config = load_config(FLIGHTS_CONFIG, settings(tagged_files, extra=(f"train.schedule={schedule}",)))
     _, full = training.train(config, tmp_path / "full")
     interrupted(monkeypatch, config, tmp_path / "cut", at_epoch=3)
     assert torch.load(tmp_path / "cut" / CHECKPOINT, weights_only=True)["epoch"] == 2
@@ -69,6 +70,7 @@ def test_resumed_run_ends_with_the_model_of_an_uninterrupted_run(tagged_files, t
     assert run == ["epoch 3", "epoch 4"]  # it went on from the checkpoint, not from the start
     assert [e["loss"] for e in resumed["history"]["epochs"]] == [e["loss"] for e in full["history"]["epochs"]]
     assert [e["dev"] for e in resumed["history"]["epochs"]] == [e["dev"] for e in full["history"]["epochs"]]
+    assert [e["lr"] for e in resumed["history"]["epochs"]] == [e["lr"] for e in full["history"]["epochs"]]
     assert len(full["history"]["epochs"]) == 4
     assert resumed["history"]["best"] == full["history"]["best"]
     assert resumed["history"]["best_epoch"] == full["history"]["best_epoch"]

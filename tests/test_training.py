@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import pickle
 import random
@@ -269,6 +270,25 @@ def test_same_seed_same_weights(small_data, tmp_path):
         assert torch.equal(a[key], b[key]), key
     assert any(not torch.equal(a[key], c[key]) for key in a)
     assert (tmp_path / "a" / "vocab.json").read_text() == (tmp_path / "b" / "vocab.json").read_text()
+
+
+def test_cosine_schedule_ends_at_zero(small_data, tmp_path):
+    """From train.lr down to 0 at the last step, whatever the dev score."""
+    _, metrics = train_tiny(small_data, tmp_path / "m", epochs=4, extra=("train.schedule=cosine", "train.lr=0.01"))
+    rates = [e["lr"] for e in metrics["history"]["epochs"]]  # each read after its epoch's last step
+    assert rates == pytest.approx([0.01 * (1 + math.cos(math.pi * k / 4)) / 2 for k in (1, 2, 3, 4)], abs=1e-3)
+    assert rates[-1] == 0 and rates == sorted(rates, reverse=True)
+
+
+def test_plateau_schedule_decays_after_epochs_without_a_better_dev_score(tagged_files, tmp_path):
+    config = load_config(FLIGHTS_CONFIG, tagger_overrides(*tagged_files, 8, ("train.lr=0.01", "train.lr_patience=0")))
+    _, metrics = train(config, tmp_path / "m")
+    epochs, rate = metrics["history"]["epochs"], 0.01
+    for k, entry in enumerate(epochs):
+        assert entry["lr"] == pytest.approx(rate)  # read before this epoch's score steps the schedule
+        if k and entry["dev"]["f1"] <= max(e["dev"]["f1"] for e in epochs[:k]) * (1 + 1e-4):  # PyTorch's relative threshold
+            rate /= 2
+    assert epochs[-1]["lr"] < 0.01  # the 20-sentence dev set stops improving within 8 epochs
 
 
 def test_interrupted_training_keeps_the_best_checkpoint(small_data, tmp_path, monkeypatch):

@@ -4,6 +4,7 @@ with weights.pt and model.onnx."""
 from __future__ import annotations
 
 import logging
+import math
 import random
 import sys
 import time
@@ -134,29 +135,37 @@ class Trainer:
     config: TrainConfig
     cluster: Cluster
     device: torch.device
+    train: list  # the training examples
     amp: torch.dtype | None = None
 
     def __post_init__(self):
         model = self.predictor.model
+        self.lengths = [len(example.tokens) for example in self.train]
         self.network = self.cluster.wrap(_Loss(model))
         # fused Adam: one kernel for all parameters, 5-7x faster than the per-parameter loop on large embedding tables
         self.optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=self.config.lr,
                                           weight_decay=self.config.weight_decay, fused=True)
-        self.scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
-            self.optimizer, mode="max", factor=self.config.lr_decay, patience=self.config.lr_patience)
+        self.scheduler = self._scheduler()
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp == torch.float16)
         self.average = WeightAverage(model, self.config.ema) if self.config.ema > 0 else None
         self.shuffler = random.Random(self.config.seed)
 
-    def epoch(self, train: list, lengths: list[int], label: str) -> float:
+    def _scheduler(self) -> torch.optim.lr_scheduler.LRScheduler | torch.optim.lr_scheduler.ReduceLROnPlateau:
+        if self.config.schedule == "plateau":  # stepped once an epoch, with the dev score
+            return torch.optim.lr_scheduler.ReduceLROnPlateau(
+                self.optimizer, mode="max", factor=self.config.lr_decay, patience=self.config.lr_patience)
+        total = self.config.epochs * len(self.cluster.shard(length_batches(self.lengths, self.config.batch_size, random.Random(0))))
+        return torch.optim.lr_scheduler.LambdaLR(self.optimizer, lambda step: 0.5 * (1 + math.cos(math.pi * min(step, total) / total)))
+
+    def epoch(self, label: str) -> float:
         """One pass over this process's share of the batches; returns the mean loss per example over all processes."""
         model = self.predictor.model
         model.train()
-        batches = self.cluster.shard(length_batches(lengths, self.config.batch_size, self.shuffler))
+        batches = self.cluster.shard(length_batches(self.lengths, self.config.batch_size, self.shuffler))
         total = torch.zeros((), dtype=torch.float64, device=self.device)
         count = 0
         for indexes in tqdm(batches, desc=label, leave=False, disable=None if self.cluster.main else True, file=sys.stderr):
-            examples = [train[i] for i in indexes]
+            examples = [self.train[i] for i in indexes]
             with autocast(self.device, self.amp):
                 loss = self.network(training_batch(self.predictor, examples, self.device))
             self.optimizer.zero_grad(set_to_none=True)
@@ -165,6 +174,8 @@ class Trainer:
             torch.nn.utils.clip_grad_norm_(model.parameters(), self.config.clip)
             self.scaler.step(self.optimizer)
             self.scaler.update()
+            if self.config.schedule != "plateau":
+                self.scheduler.step()
             if self.average is not None:
                 self.average.update()
             total += loss.detach() * len(examples)
@@ -206,8 +217,8 @@ class Trainer:
             torch.cuda.set_rng_state(saved["cuda_rng"][self.cluster.rank], self.device)
 
 
-def fit(trainer: Trainer, train: list, dev: list, metric: str, output: Path, saved: dict | None = None, data: str = "") -> dict:
-    """Adam with gradient clipping, LR decay on plateau and early stopping on the dev `metric`. Every epoch
+def fit(trainer: Trainer, dev: list, metric: str, output: Path, saved: dict | None = None, data: str = "") -> dict:
+    """Adam with gradient clipping, the configured LR schedule and early stopping on the dev `metric`. Every epoch
     rank 0 writes checkpoint.pt, and every new best model at once, so an interruption keeps both; `saved`
     (a checkpoint) continues an interrupted run. Returns the history; the model ends with the best weights."""
     predictor, config, cluster = trainer.predictor, trainer.config, trainer.cluster
@@ -217,12 +228,11 @@ def fit(trainer: Trainer, train: list, dev: list, metric: str, output: Path, sav
     if saved is not None:
         trainer.restore(saved)
         first, waited, history = saved["epoch"] + 1, saved["waited"], saved["history"]
-    lengths = [len(example.tokens) for example in train]
     for epoch in range(first, config.epochs + 1):
         if waited >= config.patience:
             break  # a resumed run that had stopped early
         started = time.perf_counter()
-        loss = trainer.epoch(train, lengths, f"epoch {epoch}")
+        loss = trainer.epoch(f"epoch {epoch}")
         live = trainer.average.swapped_in(model) if trainer.average is not None else None
 
         def evaluate() -> dict:
@@ -247,7 +257,8 @@ def fit(trainer: Trainer, train: list, dev: list, metric: str, output: Path, sav
             waited += 1
         if live is not None:
             model.load_state_dict(live)
-        trainer.scheduler.step(score)
+        if config.schedule == "plateau":
+            trainer.scheduler.step(score)
         state = trainer.state(epoch, waited, history, data)
         if state is not None:
             state_bytes = checkpoint.to_bytes(state)
@@ -351,10 +362,10 @@ def _train(config: Config, output: Path, resume: bool, cluster: Cluster, kind: s
     params = sum(p.numel() for p in predictor.model.parameters())
     log.info(f"{len(train_set)} training and {len(dev_set)} dev sentences; vocabulary {len(predictor.featurizer.words)}; "
              f"{params:,} parameters" + (f"; {cluster.world} processes" if cluster.world > 1 else ""))
-    trainer = Trainer(predictor, config.train, cluster, device, amp)
+    trainer = Trainer(predictor, config.train, cluster, device, train_set, amp)
     started = time.perf_counter()
     try:
-        history = fit(trainer, train_set, dev_set, _metric_name(config), output, saved, data)
+        history = fit(trainer, dev_set, _metric_name(config), output, saved, data)
     except KeyboardInterrupt:
         if cluster.main and (output / storage.WEIGHTS).exists():
             log.info(f"interrupted: the best model so far is in {output}; --resume continues")
