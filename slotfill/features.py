@@ -80,6 +80,25 @@ class Features:
         return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
 
 
+@dataclass
+class Encoded:
+    """One sentence's ids before padding (what `Featurizer.pad` batches)."""
+
+    forms: list[str]  # the normalized tokens
+    words: np.ndarray  # T word ids
+    chars: list[tuple[int, ...]] | None = None  # each token's character ids (its first MAX_WORD_CHARS)
+    trigrams: list[tuple[int, ...]] | None = None  # each token's trigram buckets
+    bigrams: np.ndarray | None = None  # T x 2 bigram ids
+
+
+def _padded(rows: list[tuple[int, ...]], fill: int) -> np.ndarray:
+    """A padding row 0, then `rows`, each padded with `fill`; at least one column."""
+    array = np.full((len(rows) + 1, max(1, max(map(len, rows), default=1))), fill, dtype=np.int64)
+    for k, row in enumerate(rows, start=1):
+        array[k, : len(row)] = row
+    return array
+
+
 class Featurizer:
     """Turns token lists into Features with whatever the model's word representations read."""
 
@@ -99,42 +118,47 @@ class Featurizer:
         return normalize(token, self.lowercase, self.normalize_digits)
 
     def batch(self, sentences: list[list[str]]) -> Features:
-        forms = [[self.form(t) for t in s] for s in sentences]
-        lengths = np.array([len(s) for s in forms], dtype=np.int64)
-        words = np.zeros((len(forms), lengths.max()), dtype=np.int64)
-        for i, s in enumerate(forms):
-            words[i, : len(s)] = self.words.ids(s)
+        return self.pad([self.encode(tokens) for tokens in sentences])
+
+    def encode(self, tokens: list[str]) -> Encoded:
+        """One sentence's ids, unpadded: training encodes each example once and pads batches of them."""
+        forms = [self.form(t) for t in tokens]
+        encoded = Encoded(forms, np.array(self.words.ids(forms), dtype=np.int64))
+        if self.chars is not None:
+            encoded.chars = [tuple(self.chars.ids(form[:MAX_WORD_CHARS])) for form in forms]
+        if self.buckets:
+            encoded.trigrams = [trigram_buckets(form, self.buckets)[:MAX_TRIGRAMS] for form in forms]
+        if self.bigrams is not None:
+            ids = self.bigrams.ids(token_bigrams(forms))
+            encoded.bigrams = np.stack([ids[:-1], ids[1:]], axis=1) if forms else np.zeros((0, 2), dtype=np.int64)
+        return encoded
+
+    def pad(self, sentences: list[Encoded]) -> Features:
+        """Encoded sentences as one batch of padded arrays; the spelling of each distinct word is listed once."""
+        lengths = np.array([len(s.forms) for s in sentences], dtype=np.int64)
+        words = np.zeros((len(sentences), lengths.max()), dtype=np.int64)
+        for i, s in enumerate(sentences):
+            words[i, : len(s.forms)] = s.words
         features = Features(words, lengths)
         if self.chars is not None or self.buckets:
             distinct: dict[str, int] = {"": 0}
+            spelled: list[tuple[Encoded, int]] = []  # where each distinct word first occurs
             features.rows = np.zeros_like(words)
-            for i, s in enumerate(forms):
-                features.rows[i, : len(s)] = [distinct.setdefault(t, len(distinct)) for t in s]
+            for i, s in enumerate(sentences):
+                for j, form in enumerate(s.forms):
+                    row = distinct.setdefault(form, len(distinct))
+                    if row > len(spelled):
+                        spelled.append((s, j))
+                    features.rows[i, j] = row
             if self.chars is not None:
-                features.chars = self._chars(list(distinct))
+                features.chars = _padded([s.chars[j] for s, j in spelled], 0)
             if self.buckets:
-                features.trigrams = self._trigrams(list(distinct))
+                features.trigrams = _padded([s.trigrams[j] for s, j in spelled], -1)
         if self.bigrams is not None:
             features.bigrams = np.zeros((*words.shape, 2), dtype=np.int64)
-            for i, s in enumerate(forms):
-                ids = self.bigrams.ids(token_bigrams(s))
-                features.bigrams[i, : len(s), 0], features.bigrams[i, : len(s), 1] = ids[:-1], ids[1:]
+            for i, s in enumerate(sentences):
+                features.bigrams[i, : len(s.forms)] = s.bigrams
         return features
-
-    def _chars(self, words: list[str]) -> np.ndarray:
-        width = min(MAX_WORD_CHARS, max(len(w) for w in words))
-        chars = np.zeros((len(words), width), dtype=np.int64)
-        for row, word in enumerate(words[1:], start=1):
-            ids = self.chars.ids(word[:width])
-            chars[row, : len(ids)] = ids
-        return chars
-
-    def _trigrams(self, words: list[str]) -> np.ndarray:
-        found = [trigram_buckets(w, self.buckets)[:MAX_TRIGRAMS] for w in words]
-        trigrams = np.full((len(words), max(1, max(map(len, found)))), -1, dtype=np.int64)
-        for row, ids in enumerate(found):
-            trigrams[row, : len(ids)] = ids
-        return trigrams
 
     def to_json(self) -> dict:
         return {

@@ -11,13 +11,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 from tqdm import tqdm
 
 from .. import storage
 from ..config import Config, TrainConfig, config_to_dict
 from ..errors import SlotfillError
-from ..features import Featurizer
+from ..features import Encoded, Featurizer
 from ..predict import Predictor
 from ..readers import read_split
 from . import checkpoint
@@ -113,17 +114,41 @@ class _Loss(torch.nn.Module):
         return self.model.loss(batch)
 
 
-def training_batch(predictor: Predictor, examples: list, device: torch.device) -> Batch:
-    """Features and targets of training examples (TaggedSentences or LabelledTexts)."""
-    features = predictor.featurizer.batch([e.tokens for e in examples])
+@dataclass
+class Example:
+    """A training example as ids, encoded once: batches only pad them."""
+
+    encoded: Encoded
+    targets: dict[str, np.ndarray | int]  # "tags" (T ids), "intents" or "labels" (an id)
+
+
+def encode_examples(predictor: Predictor, examples: list) -> list[Example]:
+    """TaggedSentences or LabelledTexts as Examples."""
+    featurizer = predictor.featurizer
     if predictor.task == "classifier":
-        return Batch.of(features, device, labels=torch.tensor(predictor.labels.ids(e.label for e in examples)))
-    tags = torch.zeros(features.words.shape, dtype=torch.long)
-    for i, e in enumerate(examples):
-        tags[i, : len(e.tags)] = torch.tensor(predictor.tags.ids(e.tags))
-    targets = {"tags": tags}
-    if predictor.intents is not None:
-        targets["intents"] = torch.tensor(predictor.intents.ids(e.intent for e in examples))
+        labels = predictor.labels.ids(e.label for e in examples)
+        return [Example(featurizer.encode(e.tokens), {"labels": label}) for e, label in zip(examples, labels)]
+    encoded = []
+    for e in examples:
+        targets = {"tags": np.array(predictor.tags.ids(e.tags), dtype=np.int64)}
+        if predictor.intents is not None:
+            targets["intents"] = predictor.intents.id(e.intent)
+        encoded.append(Example(featurizer.encode(e.tokens), targets))
+    return encoded
+
+
+def training_batch(predictor: Predictor, examples: list[Example], device: torch.device) -> Batch:
+    """Features and targets of a batch of examples, padded."""
+    features = predictor.featurizer.pad([e.encoded for e in examples])
+    targets = {}
+    for name in examples[0].targets:
+        if name == "tags":
+            tags = np.zeros(features.words.shape, dtype=np.int64)
+            for i, e in enumerate(examples):
+                tags[i, : len(e.targets["tags"])] = e.targets["tags"]
+            targets["tags"] = torch.from_numpy(tags)
+        else:
+            targets[name] = torch.tensor([e.targets[name] for e in examples])
     return Batch.of(features, device, **targets)
 
 
@@ -141,6 +166,7 @@ class Trainer:
     def __post_init__(self):
         model = self.predictor.model
         self.lengths = [len(example.tokens) for example in self.train]
+        self.examples = encode_examples(self.predictor, self.train)
         self.network = self.cluster.wrap(_Loss(model))
         # fused Adam: one kernel for all parameters, 5-7x faster than the per-parameter loop on large embedding tables
         self.optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=self.config.lr,
@@ -165,7 +191,7 @@ class Trainer:
         total = torch.zeros((), dtype=torch.float64, device=self.device)
         count = 0
         for indexes in tqdm(batches, desc=label, leave=False, disable=None if self.cluster.main else True, file=sys.stderr):
-            examples = [self.train[i] for i in indexes]
+            examples = [self.examples[i] for i in indexes]
             with autocast(self.device, self.amp):
                 loss = self.network(training_batch(self.predictor, examples, self.device))
             self.optimizer.zero_grad(set_to_none=True)
