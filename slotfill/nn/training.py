@@ -180,7 +180,8 @@ class Trainer:
         if self.config.schedule == "plateau":  # stepped once an epoch, with the dev score
             return torch.optim.lr_scheduler.ReduceLROnPlateau(
                 self.optimizer, mode="max", factor=self.config.lr_decay, patience=self.config.lr_patience)
-        total = self.config.epochs * len(self.cluster.shard(length_batches(self.lengths, self.config.batch_size, random.Random(0))))
+        steps = len(self.cluster.shard(length_batches(self.lengths, self.config.batch_size, random.Random(0))))
+        total = max(1, self.config.epochs * steps)
         return torch.optim.lr_scheduler.LambdaLR(self.optimizer, lambda step: 0.5 * (1 + math.cos(math.pi * min(step, total) / total)))
 
     def epoch(self, label: str) -> float:
