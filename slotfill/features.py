@@ -56,6 +56,12 @@ def trigram_buckets(word: str, buckets: int) -> tuple[int, ...]:
     return tuple(murmurhash3_32(g) % buckets for g in letter_trigrams(word))
 
 
+@lru_cache(maxsize=200_000)
+def char_ids(word: str, chars: Vocab) -> tuple[int, ...]:
+    """The ids of the characters the character CNN reads of `word`."""
+    return tuple(chars.ids(word[:MAX_WORD_CHARS]))
+
+
 def token_bigrams(forms: list[str]) -> list[str]:
     """`a b c` -> `<s> a`, `a b`, `b c`, `c </s>`: token i pairs with the token before it in bigram i and
     with the token after it in bigram i + 1."""
@@ -84,10 +90,8 @@ class Features:
 class Encoded:
     """One sentence's ids before padding (what `Featurizer.pad` batches)."""
 
-    forms: list[str]  # the normalized tokens
+    forms: list[str]  # the normalized tokens, whose spellings `pad` looks up once per distinct word
     words: np.ndarray  # T word ids
-    chars: list[tuple[int, ...]] | None = None  # each token's character ids (its first MAX_WORD_CHARS)
-    trigrams: list[tuple[int, ...]] | None = None  # each token's trigram buckets
     bigrams: np.ndarray | None = None  # T x 2 bigram ids
 
 
@@ -124,10 +128,6 @@ class Featurizer:
         """One sentence's ids, unpadded: training encodes each example once and pads batches of them."""
         forms = [self.form(t) for t in tokens]
         encoded = Encoded(forms, np.array(self.words.ids(forms), dtype=np.int64))
-        if self.chars is not None:
-            encoded.chars = [tuple(self.chars.ids(form[:MAX_WORD_CHARS])) for form in forms]
-        if self.buckets:
-            encoded.trigrams = [trigram_buckets(form, self.buckets)[:MAX_TRIGRAMS] for form in forms]
         if self.bigrams is not None:
             ids = self.bigrams.ids(token_bigrams(forms))
             encoded.bigrams = np.stack([ids[:-1], ids[1:]], axis=1) if forms else np.zeros((0, 2), dtype=np.int64)
@@ -142,18 +142,14 @@ class Featurizer:
         features = Features(words, lengths)
         if self.chars is not None or self.buckets:
             distinct: dict[str, int] = {"": 0}
-            spelled: list[tuple[Encoded, int]] = []  # where each distinct word first occurs
             features.rows = np.zeros_like(words)
             for i, s in enumerate(sentences):
-                for j, form in enumerate(s.forms):
-                    row = distinct.setdefault(form, len(distinct))
-                    if row > len(spelled):
-                        spelled.append((s, j))
-                    features.rows[i, j] = row
+                features.rows[i, : len(s.forms)] = [distinct.setdefault(t, len(distinct)) for t in s.forms]
+            spelled = list(distinct)[1:]
             if self.chars is not None:
-                features.chars = _padded([s.chars[j] for s, j in spelled], 0)
+                features.chars = _padded([char_ids(w, self.chars) for w in spelled], 0)
             if self.buckets:
-                features.trigrams = _padded([s.trigrams[j] for s, j in spelled], -1)
+                features.trigrams = _padded([trigram_buckets(w, self.buckets)[:MAX_TRIGRAMS] for w in spelled], -1)
         if self.bigrams is not None:
             features.bigrams = np.zeros((*words.shape, 2), dtype=np.int64)
             for i, s in enumerate(sentences):
