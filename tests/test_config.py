@@ -229,6 +229,7 @@ def test_section_must_be_a_table(tmp_path):
         ("task=parser", "task", "'parser'"),
         ("train.device=tpu", "train.device", "'tpu'"),
         ("train.metric=loss", "train.metric", "'loss'"),
+        ("train.schedule=onecycle", "train.schedule", "'onecycle'"),
         ("model.word2vec.algorithm=glove", "model.word2vec.algorithm", "'glove'"),
     ],
 )

@@ -165,8 +165,8 @@ class Trainer:
 
     def __post_init__(self):
         model = self.predictor.model
-        self.lengths = [len(example.tokens) for example in self.train]
         self.examples = encode_examples(self.predictor, self.train)
+        self.lengths = [len(e.encoded.forms) for e in self.examples]
         self.network = self.cluster.wrap(_Loss(model))
         # fused Adam: one kernel for all parameters, 5-7x faster than the per-parameter loop on large embedding tables
         self.optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=self.config.lr,
