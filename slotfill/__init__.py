@@ -6,10 +6,11 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 __version__ = "0.1.0"
-__all__ = ["SlotTagger", "SentimentClassifier", "load", "train", "load_config", "Config", "SlotfillError"]
+__all__ = ["SlotTagger", "Classifier", "SentimentClassifier", "load", "train", "load_config", "Config", "SlotfillError"]
 
 _LAZY = {
     "SlotTagger": "predict",
+    "Classifier": "predict",
     "SentimentClassifier": "predict",
     "load": "predict",
     "train": "nn.training",

@@ -71,8 +71,7 @@ def train(config: Path | None, output: Path | None, overrides: tuple[str, ...], 
                f"({metrics['train_seconds']:.0f}s); model saved to {output}")
     if "test" in metrics:
         click.echo(f"test {predictor.summary(metrics['test'])}")
-    command = "tag" if settings.task == "tagger" else "classify"
-    click.echo(f"try: slotfill {command} --model {output} \"...\"")
+    click.echo(f"try: slotfill {predictor.command} --model {output} \"...\"")
 
 
 def _sentences(texts: tuple[str, ...]) -> Iterator[list[str]]:
@@ -105,48 +104,32 @@ def _emit_json(obj: dict) -> None:
     click.echo(json.dumps(obj, ensure_ascii=False))
 
 
-@main.command()
-@click.argument("texts", nargs=-1)
-@click.option("--model", "-m", type=click.Path(path_type=Path), default=DEFAULT_TAGGER, show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per sentence.")
-@ENGINE
-def tag(texts: tuple[str, ...], model: Path, as_json: bool, engine: str) -> None:
-    """Tag the slots in TEXT (or in each line of stdin)."""
-    from .predict import SlotTagger
+def _apply(kind: str, texts: tuple[str, ...], model: Path, as_json: bool, engine: str) -> None:
+    """Load the model as the predictor class named `kind` and print its results for TEXT or stdin's lines."""
+    from . import predict
 
-    tagger = SlotTagger.load(model, engine)
+    predictor = getattr(predict, kind).load(model, engine)
     for chunk in _sentences(texts):
-        for result in tagger.tag_batch(chunk):
-            _emit_json(result) if as_json else click.echo(_format_tagged(result))
+        for result in predictor.predict_batch(chunk):
+            _emit_json(result) if as_json else click.echo(predictor.format_result(result))
 
 
-def _format_tagged(result: dict) -> str:
-    lines = [result["text"]]
-    width = max([len(s["label"]) for s in result["slots"]] + [6])
-    if "intent" in result:
-        lines.append(f"  {'intent':<{width}}  {result['intent']['label']} ({result['intent']['score']:.2f})")
-    lines += [f"  {s['label']:<{width}}  {s['text']}  [{s['start']}:{s['end']}]" for s in result["slots"]]
-    if not result["slots"]:
-        lines.append("  (no slots)")
-    return "\n".join(lines)
+def _applying(kind: str, default_model: Path, help: str):
+    """A command that applies a `kind` model to TEXT (or each line of stdin)."""
+
+    @click.argument("texts", nargs=-1)
+    @click.option("--model", "-m", type=click.Path(path_type=Path), default=default_model, show_default=True)
+    @click.option("--json", "as_json", is_flag=True, help="One JSON object per sentence.")
+    @ENGINE
+    def command(texts: tuple[str, ...], model: Path, as_json: bool, engine: str) -> None:
+        _apply(kind, texts, model, as_json, engine)
+
+    command.__doc__ = help
+    return command
 
 
-@main.command()
-@click.argument("texts", nargs=-1)
-@click.option("--model", "-m", type=click.Path(path_type=Path), default=DEFAULT_CLASSIFIER, show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per sentence.")
-@ENGINE
-def classify(texts: tuple[str, ...], model: Path, as_json: bool, engine: str) -> None:
-    """Classify TEXT (or each line of stdin): the label and its probability."""
-    from .predict import SentimentClassifier
-
-    classifier = SentimentClassifier.load(model, engine)
-    for chunk in _sentences(texts):
-        for result in classifier.classify_batch(chunk):
-            if as_json:
-                _emit_json(result)
-            else:
-                click.echo(f"{result['label']}\t{result['scores'][result['label']]:.3f}\t{result['text']}")
+main.command("tag")(_applying("SlotTagger", DEFAULT_TAGGER, "Tag the slots in TEXT (or in each line of stdin)."))
+main.command("classify")(_applying("Classifier", DEFAULT_CLASSIFIER, "Classify TEXT (or each line of stdin): the label and its probability."))
 
 
 @main.command()
@@ -157,20 +140,13 @@ def classify(texts: tuple[str, ...], model: Path, as_json: bool, engine: str) ->
 @ENGINE
 def evaluate(model_dir: Path, data: Path, data_format: str | None, as_json: bool, engine: str) -> None:
     """Evaluate MODEL_DIR on DATA (any supported format)."""
-    from .metrics import format_classification_table, format_span_table
     from .predict import load
-    from .readers import read_split
 
     predictor = load(model_dir, engine)
     if data_format:
         predictor.config.data.format = data_format
-    result = predictor.evaluate(read_split(predictor.config, str(data)))
-    if as_json:
-        _emit_json(result)
-    elif predictor.task == "tagger":
-        click.echo(format_span_table(result))
-    else:
-        click.echo(format_classification_table(result))
+    result = predictor.evaluate(predictor.read(predictor.config, data))
+    _emit_json(result) if as_json else click.echo(predictor.format_metrics(result))
 
 
 @main.command()
@@ -190,6 +166,7 @@ def export(model_dir: Path, output: Path | None, quantize: bool) -> None:
 def info(model_dir: Path) -> None:
     """Show a model's configuration, vocabulary and label sizes and parameters per layer."""
     from .config import config_to_dict
+    from .nn.build import network
     from .predict import load
     from .storage import load_metrics
 
@@ -202,13 +179,10 @@ def info(model_dir: Path) -> None:
     fz = predictor.featurizer
     click.echo(f"vocabulary {len(fz.words)} words" + (f", {len(fz.chars)} characters" if fz.chars else "")
                + (f", {fz.buckets} trigram buckets" if fz.buckets else "") + (f", {len(fz.bigrams)} bigrams" if fz.bigrams else ""))
-    if predictor.task == "tagger":
-        click.echo(f"labels     {len(predictor.tags)} tags" + (f", {len(predictor.intents)} intents" if predictor.intents else ""))
-    else:
-        click.echo(f"labels     {len(predictor.labels)} classes: {', '.join(predictor.labels.itos)}")
+    click.echo(f"labels     {predictor.describe_labels()}")
     click.echo("parameters")
     total = 0
-    for name, module in predictor.model.named_modules():
+    for name, module in network(predictor).named_modules():
         own = sum(p.numel() for p in module.parameters(recurse=False))
         if own:
             click.echo(f"  {name:<45} {own:>12,}")
@@ -291,8 +265,10 @@ def serve(models, host, port, engine, batch_wait_ms, max_batch, max_texts, max_c
     if min(max_batch, max_texts, max_chars, threads) < 1 or batch_wait_ms < 0:
         raise SlotfillError("--max-batch, --max-texts, --max-chars and --threads must be positive, --batch-wait-ms not negative")
     from .predict import load
-    from .server.app import Limits, create_app, model_specs
-    from .server.app import serve as run
+    from .server.app import create_app
+    from .server.requests import Limits
+    from .server.runner import model_specs
+    from .server.runner import serve as run
 
     predictors = {name: load(directory, engine, threads) for name, directory in model_specs(models).items()}
     app = create_app(predictors, Limits(max_texts, max_chars), max_batch, batch_wait_ms)

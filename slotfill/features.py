@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
@@ -69,21 +69,51 @@ def token_bigrams(forms: list[str]) -> list[str]:
     return [f"{a} {b}" for a, b in zip(marked, marked[1:])]
 
 
-@dataclass
-class Features:
-    """Padded arrays for B sentences of at most T tokens: what both engines read. Words that the
-    character and trigram representations read are listed once per batch (U distinct words)."""
+@dataclass(frozen=True)
+class Array:
+    """One array a model reads: its name, what it holds, its axes (named where they vary between batches;
+    a number where fixed) and the `model.embeddings` entries that switch it on (none: always read)."""
 
-    words: np.ndarray  # B x T word ids, 0 = <pad>
-    lengths: np.ndarray  # B
-    rows: np.ndarray | None = None  # B x T: each token's row in `chars` and `trigrams` (row 0: padding)
-    chars: np.ndarray | None = None  # U x L character ids, 0-padded
-    trigrams: np.ndarray | None = None  # U x G trigram buckets, -1-padded
-    bigrams: np.ndarray | None = None  # B x T x 2 ids of each token's bigrams with the tokens before and after it, 0-padded
+    name: str
+    description: str
+    axes: tuple[str | int, ...]
+    switches: tuple[str, ...] = ()
+
+    @property
+    def variable_axes(self) -> dict[int, str]:
+        """The axes whose size varies, by position (an ONNX export's dynamic axes)."""
+        return {k: axis for k, axis in enumerate(self.axes) if isinstance(axis, str)}
+
+    def used(self, switched_on: set[str]) -> bool:
+        return not self.switches or bool(switched_on.intersection(self.switches))
+
+
+# The arrays both engines read, declared once: Features, the torch Batch, the ONNX inputs and axes, the ONNX
+# runtime's checks and the inference benchmark derive from this. All are int64.
+SCHEMA = (
+    Array("words", "word ids, 0 = <pad>", ("batch", "tokens")),
+    Array("lengths", "tokens per sentence", ("batch",)),
+    Array("rows", "each token's row in `chars` and `trigrams` (row 0: padding)", ("batch", "tokens"), ("chars", "hashed")),
+    Array("chars", "character ids of each distinct word, 0-padded", ("words", "characters"), ("chars",)),
+    Array("trigrams", "trigram buckets of each distinct word, -1-padded", ("words", "trigrams"), ("hashed",)),
+    Array("bigrams", "ids of each token's bigrams with the tokens before and after it, 0-padded", ("batch", "tokens", 2), ("bigrams",)),
+)
+NAMES = tuple(a.name for a in SCHEMA)
+
+
+class Features:
+    """Padded arrays (named in SCHEMA) for B sentences of at most T tokens: what both engines read.
+    An array the featurizer does not make is None."""
+
+    def __init__(self, **arrays: np.ndarray):
+        unknown = set(arrays) - set(NAMES)
+        if unknown:
+            raise TypeError(f"not feature arrays: {', '.join(sorted(unknown))}")
+        self.__dict__.update(dict.fromkeys(NAMES), **arrays)
 
     def arrays(self) -> dict[str, np.ndarray]:
         """The arrays in use, by name: the inputs of the exported network."""
-        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
+        return {name: getattr(self, name) for name in NAMES if getattr(self, name) is not None}
 
 
 @dataclass
@@ -118,6 +148,16 @@ class Featurizer:
         self.words, self.chars, self.buckets, self.bigrams = words, chars, buckets, bigrams
         self.lowercase, self.normalize_digits = lowercase, normalize_digits
 
+    @property
+    def switched_on(self) -> set[str]:
+        """The `model.embeddings` entries whose arrays this featurizer makes."""
+        made = {"chars": self.chars is not None, "hashed": bool(self.buckets), "bigrams": self.bigrams is not None}
+        return {name for name, on in made.items() if on}
+
+    def inputs(self) -> list[Array]:
+        """The arrays this featurizer makes, in SCHEMA order: the exported network's inputs."""
+        return [a for a in SCHEMA if a.used(self.switched_on)]
+
     def form(self, token: str) -> str:
         return normalize(token, self.lowercase, self.normalize_digits)
 
@@ -139,7 +179,7 @@ class Featurizer:
         words = np.zeros((len(sentences), lengths.max()), dtype=np.int64)
         for i, s in enumerate(sentences):
             words[i, : len(s.forms)] = s.words
-        features = Features(words, lengths)
+        features = Features(words=words, lengths=lengths)
         if self.chars is not None or self.buckets:
             distinct: dict[str, int] = {"": 0}
             features.rows = np.zeros_like(words)

@@ -8,7 +8,6 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .config import Config
 from .errors import SlotfillError
 from .tags import Span, bio_from_spans, spans, split_tag, to_bio, to_bioes
 from .text import detokenize, tokenize, words
@@ -313,11 +312,3 @@ def _read_labelled_jsonl(path: Path, latin_in_cjk: str) -> list[LabelledText]:
             raise SlotfillError("missing \"label\" (a string or an integer)", path, i)
         examples.append(_labelled(obj["text"], str(obj["label"]), path, i, latin_in_cjk))
     return examples
-
-
-def read_split(config: Config, path: str) -> list:
-    """A split of the configured data: TaggedSentences or LabelledTexts."""
-    data, latin_in_cjk = config.data, config.text.latin_in_cjk
-    if config.task == "tagger":
-        return read_tagged(path, data.format, latin_in_cjk)
-    return read_labelled(path, data.format, data.text_column, data.label_column, latin_in_cjk)

@@ -1,7 +1,7 @@
 """The ONNX engine: a model directory's model.onnx run by onnxruntime, with numpy and no PyTorch.
 
 model.onnx holds the network from features to scores (inputs: the arrays of slotfill.features.Features;
-outputs: see `expected_names`). Its metadata records the export format and the SHA-256 of the weights.pt
+outputs: the predictor's `OUTPUTS`). Its metadata records the export format and the SHA-256 of the weights.pt
 it was made from, so a stale or foreign file is refused rather than used."""
 
 from __future__ import annotations
@@ -12,32 +12,11 @@ from pathlib import Path
 import numpy as np
 
 from . import storage
-from .config import Config
 from .errors import SlotfillError
-from .features import Featurizer, Features
+from .features import Features
+from .storage import Parts
 
 FORMAT = "1"  # the layout of inputs, outputs and metadata; raised whenever it changes
-
-
-def expected_names(config: Config, featurizer: Featurizer, vocab: dict) -> tuple[list[str], list[str]]:
-    """The input and output names a model.onnx for this model has."""
-    inputs = ["words", "lengths"]
-    if featurizer.chars is not None or featurizer.buckets:
-        inputs.append("rows")
-    if featurizer.chars is not None:
-        inputs.append("chars")
-    if featurizer.buckets:
-        inputs.append("trigrams")
-    if featurizer.bigrams is not None:
-        inputs.append("bigrams")
-    if config.task == "classifier":
-        return inputs, ["probabilities"]
-    outputs = ["emissions"]
-    if config.model.decoder == "crf":
-        outputs += ["transitions", "start", "end"]
-    if vocab.get("intents"):
-        outputs.append("intents")
-    return inputs, outputs
 
 
 def session_options(threads: int = 0):
@@ -58,6 +37,7 @@ class OnnxEngine:
     name = "onnx"
 
     def __init__(self, directory: str | Path, inputs: list[str], outputs: list[str], threads: int = 0):
+        """Open `directory`'s model.onnx, whose inputs and outputs must be `inputs` and `outputs`."""
         path = Path(directory) / storage.NETWORK
         if not path.is_file():
             raise SlotfillError("no model.onnx (write one with `slotfill export`)", directory)
@@ -80,6 +60,11 @@ class OnnxEngine:
         if sorted(self.inputs) != sorted(inputs) or sorted(self.outputs) != sorted(outputs):
             raise SlotfillError(f"its inputs and outputs ({', '.join(self.inputs)}; {', '.join(self.outputs)}) "
                                 "do not fit this model directory: export the model again", path)
+
+    @classmethod
+    def load(cls, directory: str | Path, parts: Parts, outputs: list[str], threads: int = 0) -> OnnxEngine:
+        """The network of a model directory, checked against its featurizer's arrays and `outputs`."""
+        return cls(directory, [a.name for a in parts.featurizer.inputs()], outputs, threads)
 
     def run(self, features: Features) -> dict[str, np.ndarray]:
         arrays = features.arrays()

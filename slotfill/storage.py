@@ -1,5 +1,6 @@
 """Model directories: config, vocabularies, weights, network and history, written atomically, read safely.
-File handling only: the weights are bytes here (PyTorch reads and writes them in slotfill.nn)."""
+File handling only: the weights are bytes here (PyTorch reads and writes them in slotfill.nn).
+A model directory read is its Parts: what both engines are built from."""
 
 from __future__ import annotations
 
@@ -8,9 +9,12 @@ import json
 import os
 import shutil
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
+from .config import Config, config_from_dict, config_to_dict
 from .errors import SlotfillError
+from .features import Featurizer
 
 FILES = ("config.json", "vocab.json")  # weights.pt (torch engine) and model.onnx (ONNX engine) beside them
 WEIGHTS = "weights.pt"
@@ -47,15 +51,28 @@ def sha256(path: str | Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def save_model(directory: str | Path, config: dict, vocab: dict, weights: bytes, metrics: dict | None = None,
+@dataclass
+class Parts:
+    """A model without its network: the config, the featurizer and the label lists (vocab.json's
+    "tags" and "intents" for a tagger, "labels" for a classifier)."""
+
+    config: Config
+    featurizer: Featurizer
+    labels: dict[str, list[str] | None]
+
+    def vocab_json(self) -> dict:
+        return {"featurizer": self.featurizer.to_json(), **self.labels}
+
+
+def save_model(directory: str | Path, parts: Parts, weights: bytes, metrics: dict | None = None,
                extra: dict[str, bytes] | None = None) -> None:
     """Write the whole model directory (and `extra` files, by name) under a temporary name, then swap it into place."""
     directory = Path(directory)
     directory.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=directory.parent, prefix=f".{directory.name}.tmp-"))
     try:
-        _write_json(tmp / "config.json", config)
-        _write_json(tmp / "vocab.json", vocab)
+        _write_json(tmp / "config.json", config_to_dict(parts.config))
+        _write_json(tmp / "vocab.json", parts.vocab_json())
         (tmp / WEIGHTS).write_bytes(weights)
         if metrics is not None:
             _write_json(tmp / "metrics.json", metrics)
@@ -84,15 +101,20 @@ def _read_json(path: Path) -> dict:
     return data
 
 
-def read_model(directory: str | Path) -> tuple[dict, dict]:
-    """(config, vocab) of a model directory, plain JSON."""
+def read_model(directory: str | Path) -> Parts:
+    """The Parts of a model directory (config.json, vocab.json), plain JSON."""
     directory = Path(directory)
     if not directory.is_dir():
         raise SlotfillError("no model directory here (train one with `slotfill train`)", directory)
     for name in FILES:
         if not (directory / name).is_file():
             raise SlotfillError(f"not a model directory: {name} is missing", directory)
-    return _read_json(directory / "config.json"), _read_json(directory / "vocab.json")
+    raw_config, vocab = _read_json(directory / "config.json"), _read_json(directory / "vocab.json")
+    try:
+        featurizer = Featurizer.from_json(vocab.pop("featurizer"))
+        return Parts(config_from_dict(raw_config), featurizer, vocab)
+    except (SlotfillError, KeyError, TypeError, AttributeError) as err:
+        raise SlotfillError(f"corrupt model directory ({err})", directory) from None
 
 
 def load_metrics(directory: str | Path) -> dict | None:

@@ -238,7 +238,7 @@ def test_info(runner, trained_tagger):
     assert "2000 trigram buckets" in out
     assert f"{len(trained_tagger.predictor.tags)} tags" in out
     assert "parameters" in out and "total" in out
-    total = sum(p.numel() for p in trained_tagger.predictor.model.parameters())
+    total = sum(p.numel() for p in trained_tagger.predictor.backend.model.parameters())
     assert f"{total:,}" in out
     assert "best dev   f1" in out
 

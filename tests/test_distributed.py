@@ -59,7 +59,7 @@ def test_gradients_are_averaged_so_every_process_ends_with_the_same_weights(tagg
     script.write_text(
         "import os, torch\nfrom slotfill.config import load_config\nfrom slotfill.nn.training import train\n"
         f"predictor, _ = train(load_config({str(FLIGHTS_CONFIG)!r}, {settings!r}), {str(tmp_path / 'm')!r})\n"
-        f"if os.environ['RANK'] == '1':\n    torch.save(predictor.model.state_dict(), {str(tmp_path / 'rank1.pt')!r})\n"
+        f"if os.environ['RANK'] == '1':\n    torch.save(predictor.backend.model.state_dict(), {str(tmp_path / 'rank1.pt')!r})\n"
     )
     done = torchrun(script=script)
     assert done.returncode == 0, done.stderr[-3000:]

@@ -373,7 +373,7 @@ def test_load_vectors_rejects_other_files(tmp_path, name):
 def test_word2vec_representation_frozen_through_training_setup(tmp_path, vectors):
     """`model.word2vec.vectors` + freeze: the model's table holds the file's vectors and is not trained."""
     from slotfill.config import Config
-    from slotfill.nn.engine import create
+    from slotfill.nn.build import create
     from slotfill.nn.training import _initialise_word2vec
     from slotfill.readers import TaggedSentence
 
@@ -386,7 +386,7 @@ def test_word2vec_representation_frozen_through_training_setup(tmp_path, vectors
     sentences = [TaggedSentence([w.lower() for w in s], ["O"] * len(s)) for s in SENTENCES]
     tagger = create(config, sentences)
     _initialise_word2vec(tagger, config, sentences)
-    table = tagger.model.encoder.representation.parts["word2vec"].table
+    table = tagger.backend.model.encoder.representation.parts["word2vec"].table
     assert not table.weight.requires_grad
     assert np.allclose(table.weight[tagger.featurizer.words.id("boston")].detach().numpy(), vectors["boston"])
 

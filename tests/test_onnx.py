@@ -18,10 +18,9 @@ from conftest import FLIGHTS_CONFIG, classifier_overrides, tagger_overrides
 from slotfill.cli import main
 from slotfill.config import load_config
 from slotfill.errors import SlotfillError
-from slotfill.nn.engine import create, save
+from slotfill.nn.build import create, save
 from slotfill.nn.export import export_model
-from slotfill.predict import SentimentClassifier, SlotTagger, load
-from slotfill.readers import read_split
+from slotfill.predict import Classifier, Predictor, SlotTagger, load
 
 SLOTFILL = Path(sys.executable).parent / "slotfill"
 # very different lengths in one batch, unknown and very long words (past the character and trigram caps), digits
@@ -44,9 +43,9 @@ def build(tmp_path: Path, settings: list[str], name: str = "model") -> Path:
     """An untrained model with random weights, saved and exported: enough to compare the engines."""
     config = load_config(FLIGHTS_CONFIG if "task='classifier'" not in settings else None, settings)
     torch.manual_seed(0)
-    predictor = create(config, read_split(config, config.data.train))
+    predictor = create(config, Predictor.kind(config.task).read(config, config.data.train))
     with torch.no_grad():  # larger weights than the initial ones: decisions that depend on every part
-        for parameter in predictor.model.parameters():
+        for parameter in predictor.backend.model.parameters():
             if parameter.any():
                 parameter.mul_(3.0)
             else:  # the CRF's transition, start and end scores start at zero: make Viterbi depend on them
@@ -123,7 +122,7 @@ def test_classifier_engines_agree(variant, small_data, tmp_path):
 
 def test_trained_model_engines_agree_on_dev(trained_tagger, small_data):
     """The model `slotfill train` wrote: the same dev figures and tags from both engines."""
-    dev = read_split(trained_tagger.predictor.config, str(small_data.flights_dev))
+    dev = trained_tagger.predictor.read(trained_tagger.predictor.config, small_data.flights_dev)
     torch_side, onnx_side = load(trained_tagger.directory, "torch"), load(trained_tagger.directory, "onnx")
     assert torch_side.evaluate(dev) == onnx_side.evaluate(dev)
     assert load(trained_tagger.directory).engine == "onnx"  # auto picks it
@@ -263,7 +262,7 @@ def test_bad_input_on_the_onnx_engine(trained_tagger, trained_classifier, tmp_pa
     cases = [
         (["tag", "--engine", "onnx", "--model", tagger, "   "], None, "sentence 1: empty sentence"),
         (["tag", "--engine", "onnx", "--model", tmp_path / "nothing", "hi"], None, "no model directory"),
-        (["tag", "--engine", "onnx", "--model", trained_classifier.directory, "hi"], None, "load it with SentimentClassifier"),
+        (["tag", "--engine", "onnx", "--model", trained_classifier.directory, "hi"], None, "load it with Classifier"),
         (["tag", "--engine", "onnx", "--model", tagger], b"to boston\n\xff\xfe oops\n", "<stdin>:2: not UTF-8"),
         (["classify", "--engine", "onnx", "--model", tagger, "hi"], None, "load it with SlotTagger"),
     ]
@@ -332,6 +331,6 @@ def test_training_can_skip_the_export(small_data, tmp_path):
 
 
 def test_wrong_predictor_class_on_onnx(trained_classifier):
-    with pytest.raises(SlotfillError, match="load it with SentimentClassifier"):
+    with pytest.raises(SlotfillError, match="load it with Classifier"):
         SlotTagger.load(trained_classifier.directory, "onnx")
-    assert SentimentClassifier.load(trained_classifier.directory, "onnx").engine == "onnx"
+    assert Classifier.load(trained_classifier.directory, "onnx").engine == "onnx"

@@ -14,7 +14,7 @@ from conftest import FLIGHTS_CONFIG, tagger_overrides
 from slotfill.cli import main
 from slotfill.config import load_config
 from slotfill.errors import SlotfillError
-from slotfill.nn import training
+from slotfill.nn import trainer, training
 from slotfill.nn.checkpoint import CHECKPOINT
 from slotfill.predict import SlotTagger
 
@@ -175,8 +175,8 @@ def test_training_under_bf16_autocast_on_the_cpu(tagged_files, tmp_path, monkeyp
     """The mixed-precision path (autocast around training and evaluation) run on the CPU with bf16:
     the loss falls and the saved weights are float32, like those of an unmixed run."""
     config = load_config(FLIGHTS_CONFIG, settings(tagged_files, epochs=3, extra=("train.amp='bf16'",)))
-    seen, original = [], training.autocast
-    monkeypatch.setattr(training, "autocast", lambda device, dtype: seen.append(dtype) or original(device, dtype))
+    seen, original = [], trainer.autocast
+    monkeypatch.setattr(trainer, "autocast", lambda device, dtype: seen.append(dtype) or original(device, dtype))
     predictor, metrics = training.train(config, tmp_path / "bf16")
     assert seen and set(seen) == {torch.bfloat16}  # every training step and every dev evaluation
     losses = [e["loss"] for e in metrics["history"]["epochs"]]

@@ -17,11 +17,12 @@ import slotfill
 from conftest import FLIGHTS_CONFIG, LEARNT_REVIEW, classifier_overrides, tagger_overrides
 from slotfill.config import load_config
 from slotfill.errors import SlotfillError
-from slotfill.predict import SentimentClassifier, SlotTagger
+from slotfill.predict import Classifier, SlotTagger
 from slotfill.readers import read_tagged
 from slotfill.tags import split_tag
-from slotfill.nn.engine import create
-from slotfill.nn.training import WeightAverage, length_batches, set_seed, train
+from slotfill.nn.build import create
+from slotfill.nn.trainer import WeightAverage, length_batches
+from slotfill.nn.training import set_seed, train
 
 MODEL_FILES = {"config.json", "vocab.json", "weights.pt", "model.onnx", "metrics.json", "checkpoint.pt"}
 TEXTS = [
@@ -253,8 +254,8 @@ def test_tagger_load_on_classifier_and_back(trained_tagger, trained_classifier):
         SlotTagger.load(trained_classifier.directory)
     assert str(trained_classifier.directory) in str(err.value)
     with pytest.raises(SlotfillError, match="tagger"):
-        SentimentClassifier.load(trained_tagger.directory)
-    assert isinstance(slotfill.load(trained_classifier.directory), SentimentClassifier)
+        Classifier.load(trained_tagger.directory)
+    assert isinstance(slotfill.load(trained_classifier.directory), Classifier)
 
 
 # ---- reproducibility, interruption ---------------------------------------------------------------------
@@ -356,7 +357,7 @@ def _train_improving(small_data, output, monkeypatch):
 @pytest.mark.parametrize("decoder", ["crf", "softmax"])
 def test_decoders(small_data, tmp_path, decoder):
     predictor, metrics = train_tiny(small_data, tmp_path / decoder, epochs=3, extra=(f"model.decoder='{decoder}'",))
-    assert (predictor.model.crf is not None) == (decoder == "crf")
+    assert (predictor.backend.model.crf is not None) == (decoder == "crf")
     losses = [e["loss"] for e in metrics["history"]["epochs"]]
     assert losses[-1] < losses[0]
     loaded = SlotTagger.load(tmp_path / decoder)
@@ -376,7 +377,7 @@ def test_decoders(small_data, tmp_path, decoder):
 def test_representations_train_and_round_trip(small_data, tmp_path, monkeypatch, embeddings):
     output = tmp_path / "model"
     predictor, metrics = train_tiny(small_data, output, epochs=2, extra=(f"model.embeddings={json.dumps(embeddings)}",))
-    assert list(predictor.model.encoder.representation.parts) == embeddings
+    assert list(predictor.backend.model.encoder.representation.parts) == embeddings
     assert all(e["loss"] > 0 for e in metrics["history"]["epochs"])
 
     def no_training(*args, **kwargs):
@@ -385,7 +386,7 @@ def test_representations_train_and_round_trip(small_data, tmp_path, monkeypatch,
     monkeypatch.setattr("slotfill.nn.w2v.train_vectors", no_training)
     loaded = SlotTagger.load(output, engine="torch")
     assert loaded.config.model.embeddings == embeddings
-    before, after = predictor.model.state_dict(), loaded.model.state_dict()
+    before, after = predictor.backend.model.state_dict(), loaded.backend.model.state_dict()
     assert before.keys() == after.keys()
     assert all(torch.equal(before[k], after[k]) for k in before)
     for text, a, b in zip(TEXTS, predictor.tag_batch(TEXTS), loaded.tag_batch(TEXTS)):
@@ -404,7 +405,7 @@ def test_word2vec_from_a_vectors_file_frozen(small_data, tmp_path):
     save_vectors(vectors, path)
     extra = ("model.embeddings=['word2vec']", f"model.word2vec.vectors='{path}'", "model.word2vec.freeze=true")
     predictor, _ = train_tiny(small_data, tmp_path / "model", epochs=2, extra=extra)
-    table = predictor.model.encoder.representation.parts["word2vec"].table
+    table = predictor.backend.model.encoder.representation.parts["word2vec"].table
     assert not table.weight.requires_grad
     written = load_vectors(path)
     for word in ("from", "to", sentences[0][-1]):
@@ -448,7 +449,7 @@ def test_classifier(trained_classifier):
 
 def test_classifier_batch_keeps_order_and_round_trips(trained_classifier):
     texts = ["a boring, uninspired adaptation with messy direction.", "superb", "a gripping, funny film with a superb cast"]
-    loaded = SentimentClassifier.load(trained_classifier.directory)
+    loaded = Classifier.load(trained_classifier.directory)
     results = loaded.classify_batch(texts)
     assert [r["text"] for r in results] == texts
     for result, original in zip(results, trained_classifier.predictor.classify_batch(texts)):
@@ -521,12 +522,12 @@ def test_training_with_weight_average_saves_the_average(tmp_path, tagged_files):
     config = load_config(FLIGHTS_CONFIG, [*settings, "train.ema=0.999999"])
     averaged, _ = train(config, tmp_path / "ema")
     set_seed(config.train.seed)  # what train() does before building the model
-    initial = create(config, read_tagged(config.data.train)).model.state_dict()
-    loaded = SlotTagger.load(tmp_path / "ema", engine="torch").model.state_dict()
-    for name, value in averaged.model.state_dict().items():
+    initial = create(config, read_tagged(config.data.train)).backend.model.state_dict()
+    loaded = SlotTagger.load(tmp_path / "ema", engine="torch").backend.model.state_dict()
+    for name, value in averaged.backend.model.state_dict().items():
         assert torch.equal(value, loaded[name])
         if value.is_floating_point():
             assert torch.allclose(value, initial[name], atol=1e-3), name
-    moved = [name for name, value in plain.model.state_dict().items()
+    moved = [name for name, value in plain.backend.model.state_dict().items()
              if value.is_floating_point() and not torch.allclose(value, initial[name], atol=1e-3)]
     assert moved  # training did change the live weights

@@ -17,19 +17,9 @@ from .. import __version__, storage
 from ..predict import Predictor, load
 from ..runtime import FORMAT
 from .batch import Batch
+from .build import network
 
 SAMPLE = [["a", "bc", "def"], ["g"]]  # any tokens: the graph is traced once and takes any batch
-AXES = {
-    "words": {0: "batch", 1: "tokens"},
-    "lengths": {0: "batch"},
-    "rows": {0: "batch", 1: "tokens"},
-    "chars": {0: "words", 1: "characters"},
-    "trigrams": {0: "words", 1: "trigrams"},
-    "bigrams": {0: "batch", 1: "tokens"},
-    "emissions": {0: "batch", 1: "tokens"},
-    "intents": {0: "batch"},
-    "probabilities": {0: "batch"},
-}
 
 
 @contextlib.contextmanager
@@ -64,26 +54,27 @@ def export_onnx(predictor: Predictor, path: str | Path, weights_sha256: str, qua
     import onnx
 
     path = Path(path)
-    model = copy.deepcopy(predictor.model).cpu().eval()
+    model = copy.deepcopy(network(predictor)).cpu().eval()
     features = predictor.featurizer.batch(SAMPLE)
     arrays = {name: torch.from_numpy(a) for name, a in features.arrays().items()}
+    axes = {a.name: a.variable_axes for a in predictor.featurizer.inputs()}
     with torch.no_grad():
         outputs = list(model.outputs(Batch.of(features)))
     with tempfile.TemporaryDirectory(dir=path.parent, prefix=f".{path.name}.") as tmp:
-        network = Path(tmp) / "network.onnx"
+        graph = Path(tmp) / "network.onnx"
         with _quiet():
             torch.onnx.export(
-                _Network(model, list(arrays)), tuple(arrays.values()), str(network), dynamo=False, opset_version=17,
+                _Network(model, list(arrays)), tuple(arrays.values()), str(graph), dynamo=False, opset_version=17,
                 input_names=list(arrays), output_names=outputs,
-                dynamic_axes={name: AXES[name] for name in [*arrays, *outputs] if name in AXES},
+                dynamic_axes={**axes, **{name: predictor.OUTPUTS[name] for name in outputs if predictor.OUTPUTS[name]}},
             )
         if quantize:
             from onnxruntime.quantization import QuantType, quantize_dynamic
 
             with _quiet():  # its advice to pre-process the graph first
-                quantize_dynamic(network, Path(tmp) / "int8.onnx", weight_type=QuantType.QInt8)
-            network = Path(tmp) / "int8.onnx"
-        proto = onnx.load(str(network))
+                quantize_dynamic(graph, Path(tmp) / "int8.onnx", weight_type=QuantType.QInt8)
+            graph = Path(tmp) / "int8.onnx"
+        proto = onnx.load(str(graph))
     metadata = {"slotfill_version": __version__, "slotfill_format": FORMAT, "weights_sha256": weights_sha256,
                 "task": predictor.task, "quantized": str(quantize).lower()}
     for key, value in metadata.items():

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from ..config import ModelConfig
+from ..config import ModelConfig, TrainConfig
+from ..features import Featurizer
+from ..storage import Parts
 from .batch import Batch
 from .crf import CRF
 from .embeddings import WordRepresentation, build_representation, drop_to_unk
@@ -121,6 +125,10 @@ class Pooling(nn.Module):
 class Tagger(nn.Module):
     """BiRNN slot tagger: per-token scores decoded by softmax or a CRF, plus an optional intent head."""
 
+    @classmethod
+    def of(cls, encoder: Encoder, labels: dict, config: ModelConfig) -> Tagger:
+        return cls(encoder, labels["tags"], config, len(labels["intents"]) if labels.get("intents") else 0)
+
     def __init__(self, encoder: Encoder, tags: list[str], config: ModelConfig, intents: int = 0):
         super().__init__()
         self.encoder = encoder
@@ -137,6 +145,9 @@ class Tagger(nn.Module):
         if self.intent is not None:
             intent = self.intent(self.dropout(self.intent_pooling(states, batch.mask)))
         return self.emissions(self.dropout(states)), intent
+
+    def prepare(self, targets: Iterable[dict], config: TrainConfig) -> None:
+        """Nothing to set from the training targets before training."""
 
     def loss(self, batch: Batch) -> torch.Tensor:
         emissions, intent = self._scores(batch)
@@ -164,6 +175,10 @@ class Tagger(nn.Module):
 class Classifier(nn.Module):
     """BiRNN sentence classifier: encoder -> pooling -> linear."""
 
+    @classmethod
+    def of(cls, encoder: Encoder, labels: dict, config: ModelConfig) -> Classifier:
+        return cls(encoder, len(labels["labels"]), config)
+
     def __init__(self, encoder: Encoder, classes: int, config: ModelConfig):
         super().__init__()
         self.encoder = encoder
@@ -175,6 +190,12 @@ class Classifier(nn.Module):
     def _scores(self, batch: Batch) -> torch.Tensor:
         return self.output(self.dropout(self.pooling(self.encoder(batch), batch.mask)))
 
+    def prepare(self, targets: Iterable[dict], config: TrainConfig) -> None:
+        """With `train.class_weights`, weigh each class's loss by the inverse of its share of the training data."""
+        if config.class_weights:
+            counts = torch.bincount(torch.tensor([t["labels"] for t in targets]), minlength=len(self.class_weights))
+            self.class_weights.copy_(counts.sum() / (len(self.class_weights) * counts.float()))
+
     def loss(self, batch: Batch) -> torch.Tensor:
         return nn.functional.cross_entropy(self._scores(batch), batch.labels, weight=self.class_weights)
 
@@ -183,5 +204,14 @@ class Classifier(nn.Module):
         return {"probabilities": self._scores(batch).softmax(-1)}
 
 
-def build_encoder(config: ModelConfig, featurizer) -> Encoder:
+NETWORKS = {"tagger": Tagger, "classifier": Classifier}  # the network of each task (a config's `task`)
+
+
+def build_encoder(config: ModelConfig, featurizer: Featurizer) -> Encoder:
     return Encoder(build_representation(config, featurizer), config, featurizer.words.unk_id)
+
+
+def build_network(parts: Parts) -> nn.Module:
+    """An untrained network for a model's config, featurizer and label lists."""
+    model = parts.config.model
+    return NETWORKS[parts.config.task].of(build_encoder(model, parts.featurizer), parts.labels, model)

@@ -3,6 +3,9 @@ per-route machinery (see app.py), so nothing is generated from type hints."""
 
 from __future__ import annotations
 
+import html
+import json
+
 from . import MAX_CHARS, MAX_TEXTS
 
 _STR = {"type": "string"}
@@ -32,9 +35,8 @@ TAGGED = {
         "tokens": {"type": "array", "items": _STR},
         "tags": {"type": "array", "items": _STR, "description": "One BIO tag per token."},
         "slots": {"type": "array", "items": {"type": "object", "properties": {
-            "label": _STR, "text": _STR, "start": _INT, "end": _INT, "score": _NUM}}},
-        "intent": {**_SCORED, "description": "Present when the model has an intent head.", "properties": {
-            **_SCORED["properties"], "ranking": {"type": "array", "items": _SCORED}}},
+            "label": _STR, "text": _STR, "start": _INT, "end": _INT}}},
+        "intent": {**_SCORED, "description": "Present when the model has an intent head."},
     },
     "required": ["text", "tokens", "tags", "slots"],
 }
@@ -54,7 +56,8 @@ PARSED = {
         "intent_ranking": {"type": "array", "items": _NAMED},
         "entities": {"type": "array", "items": {"type": "object", "properties": {
             "entity": _STR, "value": _STR, "start": _INT, "end": _INT,
-            "confidence_entity": {"type": ["number", "null"]}, "extractor": {"const": "slotfill"}}}},
+            "confidence_entity": {"type": "null", "description": "Slots carry no confidence score."},
+            "extractor": {"const": "slotfill"}}}},
     },
     "required": ["text", "intent", "intent_ranking", "entities"],
 }
@@ -64,7 +67,9 @@ HEALTH_BODY = {
         "status": {"const": "ok"},
         "default": _STR,
         "models": {"type": "array", "items": {"type": "object", "properties": {
-            "name": _STR, "task": {"enum": ["tagger", "classifier"]}, "engine": _STR,
+            "name": _STR, "task": {"enum": ["tagger", "classifier"]},
+            "command": {"enum": ["tag", "classify"], "description": "The endpoint that applies the model: /tag or /classify."},
+            "engine": _STR,
             "labels": {"type": "array", "items": _STR, "description": "Slot types (tagger) or classes (classifier)."},
             "intents": {"type": ["array", "null"], "items": _STR},
             "batches": {"type": "object", "properties": {"count": _INT, "texts": _INT}}}}},
@@ -136,3 +141,31 @@ def document(version: str) -> dict:
         "paths": {"/tag": {"post": TAG}, "/classify": {"post": CLASSIFY}, "/model/parse": {"post": PARSE},
                   "/health": {"get": HEALTH}},
     }
+
+
+def docs_page(spec: dict) -> str:
+    """The OpenAPI document as one self-contained HTML page (Swagger UI would load scripts from a CDN)."""
+    parts = [f"<h1>{html.escape(spec['info']['title'])} {html.escape(spec['info']['version'])} API</h1>",
+             '<p>JSON in, JSON out; every error is a 4xx answer <code>{"error": "..."}</code>. '
+             'The machine-readable document: <a href="/openapi.json">/openapi.json</a>.</p>']
+    for path, methods in spec["paths"].items():
+        for method, op in methods.items():
+            parts.append(f"<h2><code>{method.upper()} {html.escape(path)}</code></h2>")
+            parts.append(f"<p>{html.escape(op.get('description') or op.get('summary', ''))}</p>")
+            body = op.get("requestBody", {}).get("content", {}).get("application/json")
+            if body:
+                parts.append(_schema_block("request", body))
+            for status, response in op.get("responses", {}).items():
+                content = response.get("content", {}).get("application/json")
+                if content:
+                    parts.append(_schema_block(f"{status}: {response.get('description', '')}", content))
+    style = ("body{font:15px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}"
+             "pre{background:#f5f5f5;padding:.6rem;overflow:auto;font-size:13px}h2{margin-top:2rem}")
+    return (f"<!doctype html><html lang=en><meta charset=utf-8><title>slotfill API</title>"
+            f"<style>{style}</style><body>{''.join(parts)}</body></html>")
+
+
+def _schema_block(title: str, content: dict) -> str:
+    shown = {k: content[k] for k in ("example", "schema") if k in content}
+    text = json.dumps(shown, indent=2, ensure_ascii=False)
+    return f"<h3>{html.escape(title)}</h3><pre>{html.escape(text)}</pre>"

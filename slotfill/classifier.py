@@ -1,0 +1,97 @@
+"""Classifier: one label for a whole sentence (sentiment, intent or any other classes), with probabilities."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .config import Config
+from .errors import SlotfillError
+from .metrics import classification_metrics, format_classification_table
+from .predictor import Engine, Predictor
+from .readers import LabelledText, read_labelled
+from .storage import Parts
+from .vocab import Vocab
+
+
+class Classifier(Predictor):
+    """Labels whole sentences with class probabilities."""
+
+    task = "classifier"
+    command = "classify"
+    metric = "accuracy"
+    OUTPUTS = {"probabilities": {0: "batch"}}
+
+    def __init__(self, parts: Parts, backend: Engine):
+        super().__init__(parts, backend)
+        self.labels = Vocab(parts.labels["labels"], specials=())
+
+    @classmethod
+    def outputs(cls, parts: Parts) -> list[str]:
+        return ["probabilities"]
+
+    @classmethod
+    def read(cls, config: Config, path: str | Path) -> list[LabelledText]:
+        data = config.data
+        return read_labelled(path, data.format, data.text_column, data.label_column, config.text.latin_in_cjk)
+
+    @classmethod
+    def label_lists(cls, config: Config, examples: list[LabelledText]) -> dict[str, list[str] | None]:
+        labels = sorted({e.label for e in examples})
+        if len(labels) < 2:
+            raise SlotfillError(f"the training data has one class ({labels[0]!r}); a classifier needs two or more")
+        return {"labels": labels}
+
+    def targets(self, example: LabelledText) -> dict[str, np.ndarray | int]:
+        return {"labels": self.labels.id(example.label)}
+
+    def predict_tokens(self, token_lists: list[list[str]]) -> list[dict[str, float]]:
+        """Class probabilities for each tokenized sentence."""
+        return self._predict(
+            token_lists,
+            lambda features, scores: [dict(zip(self.labels.itos, row)) for row in scores["probabilities"].tolist()],
+        )
+
+    def classify(self, text: str) -> dict:
+        """`{"text", "label", "scores": {label: probability}}`."""
+        return self.classify_batch([text])[0]
+
+    def classify_batch(self, texts: list[str]) -> list[dict]:
+        return [
+            {"text": text, "label": max(scores, key=scores.get), "scores": scores}
+            for text, scores in zip(texts, self.predict_tokens(self._tokenized(texts, offsets=False)))
+        ]
+
+    def predict_batch(self, texts: list[str], ranking: int = 0) -> list[dict]:
+        """`classify_batch` (every class is scored, so `ranking` changes nothing)."""
+        return self.classify_batch(texts)
+
+    def evaluate(self, examples: list[LabelledText]) -> dict:
+        """Accuracy, macro-F1, per-class figures and the confusion matrix."""
+        predicted = [max(s, key=s.get) for s in self.predict_tokens([e.tokens for e in examples])]
+        gold = [e.label for e in examples]
+        return classification_metrics(gold, predicted, sorted(set(self.labels.itos) | set(gold)))
+
+    def format_result(self, result: dict) -> str:
+        return f"{result['label']}\t{result['scores'][result['label']]:.3f}\t{result['text']}"
+
+    def format_metrics(self, metrics: dict) -> str:
+        return format_classification_table(metrics)
+
+    @staticmethod
+    def summary(metrics: dict) -> str:
+        return f"accuracy {100 * metrics['accuracy']:.2f} macro-F1 {100 * metrics['macro_f1']:.2f}"
+
+    def describe_labels(self) -> str:
+        return f"{len(self.labels)} classes: {', '.join(self.labels.itos)}"
+
+    def served_labels(self) -> dict[str, list[str] | None]:
+        return {"labels": list(self.labels.itos), "intents": None}
+
+    def ranked(self, result: dict) -> tuple[list[dict], list[dict]]:
+        scores = result["scores"]
+        return sorted(({"label": k, "score": v} for k, v in scores.items()), key=lambda r: -r["score"]), []
+
+
+SentimentClassifier = Classifier  # the name before 0.2, kept for one release
