@@ -1,7 +1,7 @@
-"""The CRF checked by brute force, the pytorch-crf way: enumerate every tag sequence of small cases.
+"""slotfill.nn.crf and slotfill.decode checked by brute force: every tag sequence of small cases enumerated."""
 
-log_likelihood (slotfill.nn.crf) must equal the gold score minus the log-sum-exp over all sequences;
-slotfill.decode's `viterbi` the plain argmax, and `BioDecoder` the argmax over BIO-valid sequences only."""
+# The pytorch-crf way: log_likelihood (slotfill.nn.crf) must equal the gold score minus the log-sum-exp over all
+# sequences; slotfill.decode's `viterbi` the plain argmax, and `BioDecoder` the argmax over BIO-valid sequences only.
 
 from __future__ import annotations
 

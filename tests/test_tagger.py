@@ -1,4 +1,4 @@
-"""SlotTagger keeps its tokenizer settings: Chinese with Latin letters one per token, trained, saved, loaded, tagged."""
+"""SlotTagger (the tagger) keeps its tokenizer settings: Chinese with Latin letters one per token, saved and loaded."""
 
 # Trained with Latin letters one per token (as CAIS writes them), a model tags raw text the same way after
 # saving and loading.
