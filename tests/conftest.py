@@ -1,8 +1,12 @@
-"""Shared fixtures: small slices of the bundled data, tiny configs, and tiny models trained once per session."""
+"""Shared fixtures: slices of the bundled data, tiny configs, tiny models trained once per session, the CLI, servers."""
+
+# Test files take what they share from here as fixtures (never `from conftest import ...`): the constants and
+# functions below are for this file; the fixtures further down hand them out.
 
 from __future__ import annotations
 
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -22,6 +26,8 @@ PROJECT = Path(__file__).resolve().parent.parent
 DATA = PROJECT / "data"
 FLIGHTS_CONFIG = PROJECT / "configs" / "flights.toml"
 SLOTFILL = Path(sys.executable).parent / "slotfill"
+
+MODEL_FILES = frozenset({"config.json", "vocab.json", "weights.pt", "model.onnx", "metrics.json", "checkpoint.pt"})
 
 TAGGER_TRAIN_LINES = 400  # enough of data/flights to name boston, taipei, denver and dallas, which tests tag
 TAGGER_DEV_LINES = 20
@@ -49,11 +55,96 @@ TINY_MODEL = [
 ]
 
 
-def head(source: Path, target: Path, lines: int) -> Path:
+def _head(source: Path, target: Path, lines: int) -> Path:
     """The first `lines` lines of `source`, written to `target`."""
     text = source.read_text(encoding="utf-8").splitlines(keepends=True)[:lines]
     target.write_text("".join(text), encoding="utf-8")
     return target
+
+
+# ---- constants and factories, as fixtures ------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def flights_config() -> Path:
+    """configs/flights.toml, the tagger every tiny tagger here is shrunk from."""
+    return FLIGHTS_CONFIG
+
+
+@pytest.fixture(scope="session")
+def tiny_model() -> list[str]:
+    """`--set` items for the model and train sections of every tiny model (no data, no epochs)."""
+    return list(TINY_MODEL)
+
+
+@pytest.fixture(scope="session")
+def tagger_overrides():
+    """tagger_overrides(train, dev, epochs=10, extra=()): `--set` items for configs/flights.toml as a tiny tagger."""
+    return _tagger_overrides
+
+
+@pytest.fixture(scope="session")
+def classifier_overrides():
+    """classifier_overrides(train, dev, epochs=8, extra=()): `--set` items for a tiny classifier (no config file)."""
+    return _classifier_overrides
+
+
+@pytest.fixture(scope="session")
+def head():
+    """head(source, target, lines): write the first `lines` lines of `source` to `target`; returns `target`."""
+    return _head
+
+
+@pytest.fixture(scope="session")
+def learnt_review() -> str:
+    """A training review the session classifier has learnt to call positive."""
+    return LEARNT_REVIEW
+
+
+@pytest.fixture(scope="session")
+def model_files() -> frozenset[str]:
+    """The files `slotfill train` leaves in a model directory, and nothing else."""
+    return MODEL_FILES
+
+
+@pytest.fixture(scope="session")
+def slotfill_script() -> Path:
+    """The installed `slotfill` console script of this environment."""
+    return SLOTFILL
+
+
+@pytest.fixture(scope="session")
+def same():
+    """same(got, expected): assert equal JSON values, floats within 1e-5 (a server's thread count may move the last bits)."""
+    return _same
+
+
+def _same(got, expected) -> None:
+    if isinstance(expected, float):
+        assert got == pytest.approx(expected, abs=1e-5)
+    elif isinstance(expected, dict):
+        assert isinstance(got, dict) and got.keys() == expected.keys()
+        for key in expected:
+            _same(got[key], expected[key])
+    elif isinstance(expected, list):
+        assert isinstance(got, list) and len(got) == len(expected)
+        for a, b in zip(got, expected):
+            _same(a, b)
+    else:
+        assert got == expected
+
+
+@pytest.fixture(scope="session")
+def run_slotfill():
+    """run_slotfill(*args, input=None): the installed `slotfill` in a subprocess; (bytes) CompletedProcess."""
+
+    def run(*args, input: bytes | None = None) -> subprocess.CompletedProcess:
+        return subprocess.run([str(SLOTFILL), *map(str, args)], input=input, capture_output=True, timeout=120)
+
+    return run
+
+
+# ---- data -------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -69,10 +160,10 @@ def small_data(tmp_path_factory) -> SmallData:
     """Slices of the bundled corpora (JSON Lines), written once per session."""
     folder = tmp_path_factory.mktemp("data")
     return SmallData(
-        head(DATA / "flights" / "train.jsonl", folder / "flights-train.jsonl", TAGGER_TRAIN_LINES),
-        head(DATA / "flights" / "dev.jsonl", folder / "flights-dev.jsonl", TAGGER_DEV_LINES),
-        head(DATA / "reviews" / "train.jsonl", folder / "reviews-train.jsonl", CLASSIFIER_TRAIN_LINES),
-        head(DATA / "reviews" / "dev.jsonl", folder / "reviews-dev.jsonl", CLASSIFIER_DEV_LINES),
+        _head(DATA / "flights" / "train.jsonl", folder / "flights-train.jsonl", TAGGER_TRAIN_LINES),
+        _head(DATA / "flights" / "dev.jsonl", folder / "flights-dev.jsonl", TAGGER_DEV_LINES),
+        _head(DATA / "reviews" / "train.jsonl", folder / "reviews-train.jsonl", CLASSIFIER_TRAIN_LINES),
+        _head(DATA / "reviews" / "dev.jsonl", folder / "reviews-dev.jsonl", CLASSIFIER_DEV_LINES),
     )
 
 
@@ -80,12 +171,12 @@ def small_data(tmp_path_factory) -> SmallData:
 def tagged_files(tmp_path) -> tuple[Path, Path]:
     """(train, dev) tagged JSON Lines files in this test's tmp_path: 60 and 20 sentences with intents."""
     return (
-        head(DATA / "flights" / "train.jsonl", tmp_path / "train.jsonl", 60),
-        head(DATA / "flights" / "dev.jsonl", tmp_path / "dev.jsonl", 20),
+        _head(DATA / "flights" / "train.jsonl", tmp_path / "train.jsonl", 60),
+        _head(DATA / "flights" / "dev.jsonl", tmp_path / "dev.jsonl", 20),
     )
 
 
-def tagger_overrides(train: Path, dev: Path, epochs: int = 10, extra: tuple[str, ...] = ()) -> list[str]:
+def _tagger_overrides(train: Path, dev: Path | str, epochs: int = 10, extra: tuple[str, ...] = ()) -> list[str]:
     """`--set` items that make configs/flights.toml a learned + hashed BiLSTM-CRF of a seconds-long run
     of exactly `epochs` epochs (no early stopping on the tiny dev set's noise)."""
     shape = ["model.embeddings=['learned','hashed']", "vocab.min_count=1", "model.word_dropout=0.05"]
@@ -93,7 +184,8 @@ def tagger_overrides(train: Path, dev: Path, epochs: int = 10, extra: tuple[str,
             f"train.patience={epochs}", *extra]
 
 
-def classifier_overrides(train: Path, dev: Path, epochs: int = 8, extra: tuple[str, ...] = ()) -> list[str]:
+def _classifier_overrides(train: Path, dev: Path, epochs: int = 8, extra: tuple[str, ...] = ()) -> list[str]:
+    """`--set` items for a tiny learned + hashed BiLSTM sentiment classifier of `epochs` epochs."""
     return [
         "task='classifier'",
         f"data.train='{train}'",
@@ -108,7 +200,7 @@ def classifier_overrides(train: Path, dev: Path, epochs: int = 8, extra: tuple[s
 
 @pytest.fixture(scope="session")
 def tagger_settings(small_data) -> list[str]:
-    return tagger_overrides(small_data.flights_train, small_data.flights_dev)
+    return _tagger_overrides(small_data.flights_train, small_data.flights_dev)
 
 
 @pytest.fixture(scope="session")
@@ -168,9 +260,20 @@ def trained_classifier(tmp_path_factory, small_data) -> Trained:
     from slotfill.nn.training import train
 
     directory = tmp_path_factory.mktemp("classifier-parent") / "classifier"
-    settings = classifier_overrides(small_data.reviews_train, small_data.reviews_dev)
+    settings = _classifier_overrides(small_data.reviews_train, small_data.reviews_dev)
     predictor, metrics = train(load_config(None, settings), directory)
     return Trained(directory, predictor, metrics)
+
+
+@pytest.fixture
+def model_copy(trained_tagger, tmp_path) -> Path:
+    """A copy of the session tagger's directory in this test's tmp_path, free to damage."""
+    target = tmp_path / "model"
+    shutil.copytree(trained_tagger.directory, target)
+    return target
+
+
+# ---- servers ----------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -188,7 +291,7 @@ class RunningServer:
         return status, self.stderr.read()
 
 
-def start_server(*args) -> RunningServer:
+def _start_server(*args) -> RunningServer:
     """`slotfill serve ARGS --port 0` in a subprocess, returned once it answers /health."""
     stderr = tempfile.TemporaryFile(mode="w+")  # a file, not a pipe: a full pipe would block the server
     process = subprocess.Popen([str(SLOTFILL), "serve", *map(str, args), "--port", "0"],
@@ -209,3 +312,20 @@ def start_server(*args) -> RunningServer:
                 server.stop(signal.SIGKILL)
                 raise
             time.sleep(0.05)
+
+
+@pytest.fixture(scope="session")
+def start_server():
+    """start_server(*args): `slotfill serve ARGS --port 0` in a subprocess, returned (a RunningServer) once it
+    answers /health; any still running when the session ends is stopped."""
+    started: list[RunningServer] = []
+
+    def start(*args) -> RunningServer:
+        server = _start_server(*args)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        if server.process.poll() is None:  # a test that failed before stopping its own
+            server.stop(signal.SIGKILL)

@@ -1,20 +1,16 @@
-"""The `slotfill` command through click's CliRunner, and the installed console script once for real."""
+"""slotfill.cli: the `slotfill` command through click's CliRunner, and the installed console script once for real."""
 
 from __future__ import annotations
 
 import json
 import re
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-from conftest import LEARNT_REVIEW, TINY_MODEL
 from slotfill.cli import main
 
-SLOTFILL = Path(sys.executable).parent / "slotfill"
 SENTENCE = "i want to fly from boston to denver on monday"
 
 
@@ -43,33 +39,33 @@ def assert_error(result, *names: str) -> str:
     return lines[0]
 
 
-def test_console_script_is_installed():
-    done = subprocess.run([str(SLOTFILL), "--help"], capture_output=True, text=True, timeout=60)
+def test_console_script_is_installed(slotfill_script):
+    done = subprocess.run([str(slotfill_script), "--help"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     for command in ("train", "tag", "classify", "evaluate", "info", "embed", "serve"):
         assert command in done.stdout
-    version = subprocess.run([str(SLOTFILL), "--version"], capture_output=True, text=True, timeout=60)
+    version = subprocess.run([str(slotfill_script), "--version"], capture_output=True, text=True, timeout=60)
     assert version.returncode == 0 and "0.1.0" in version.stdout
 
 
 # ---- train ------------------------------------------------------------------------------------------
 
 
-def test_train(runner, small_data, tmp_path):
+def test_train(runner, small_data, tmp_path, tiny_model, model_files):
     output = tmp_path / "models" / "tiny"
     result = invoke(
         runner,
         "train",
         "--set", f"data.train={small_data.flights_train}",
         "--set", f"data.dev={small_data.flights_dev}",
-        *[item for setting in TINY_MODEL for item in ("--set", setting)],
+        *[item for setting in tiny_model for item in ("--set", setting)],
         "--set", "train.epochs=2",
         "--output", output,
     )
     assert str(output) in result.stdout
     assert "best dev f1" in result.stdout
     assert f"slotfill tag --model {output}" in result.stdout
-    assert {p.name for p in output.iterdir()} == {"config.json", "vocab.json", "weights.pt", "model.onnx", "metrics.json", "checkpoint.pt"}
+    assert {p.name for p in output.iterdir()} == model_files
     config = json.loads((output / "config.json").read_text())
     assert config["model"]["hidden_size"] == 32 and config["train"]["epochs"] == 2
     assert config["data"]["train"] == str(small_data.flights_train.resolve())
@@ -251,8 +247,8 @@ def test_info_classifier(runner, trained_classifier):
 # ---- classifier ------------------------------------------------------------------------------------
 
 
-def test_classify(runner, trained_classifier):
-    text = LEARNT_REVIEW
+def test_classify(runner, trained_classifier, learnt_review):
+    text = learnt_review
     out = invoke(runner, "classify", "--model", trained_classifier.directory, text).stdout
     label, probability, echoed = out.rstrip("\n").split("\t")
     assert label == "positive" and float(probability) > 0.5 and echoed == text

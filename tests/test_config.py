@@ -1,4 +1,4 @@
-"""Configuration: defaults, TOML files, relative paths, --set overrides and the errors they raise."""
+"""slotfill.config: defaults, TOML files, relative paths, --set overrides and the errors they raise."""
 
 from pathlib import Path
 

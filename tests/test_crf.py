@@ -1,7 +1,7 @@
-"""The CRF checked by brute force, the pytorch-crf way: enumerate every tag sequence of small cases.
+"""slotfill.nn.crf and slotfill.decode checked by brute force: every tag sequence of small cases enumerated."""
 
-log_likelihood (slotfill.nn.crf) must equal the gold score minus the log-sum-exp over all sequences;
-slotfill.decode's `viterbi` the plain argmax, and `BioDecoder` the argmax over BIO-valid sequences only."""
+# The pytorch-crf way: log_likelihood (slotfill.nn.crf) must equal the gold score minus the log-sum-exp over all
+# sequences; slotfill.decode's `viterbi` the plain argmax, and `BioDecoder` the argmax over BIO-valid sequences only.
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import itertools
 import numpy as np
 import pytest
 import torch
+from helpers import may_follow, valid_bio
 
 from slotfill import decode as decode_module
 from slotfill.decode import BioDecoder, bio_constraints, viterbi
@@ -25,16 +26,6 @@ TAG_SETS = [
 SCALES = [0.1, 1.0, 3.0, 10.0]
 SEEDS = [0, 1, 2]
 LENGTHS = [4, 1, 3, 2]  # one padded batch, longest first and not sorted
-
-
-def may_follow(previous: str, tag: str) -> bool:
-    """I-x only after B-x or I-x (the sentence start counts as O)."""
-    return not tag.startswith("I-") or (previous != "O" and previous[2:] == tag[2:])
-
-
-def valid_bio(tags: list[str]) -> bool:
-    """No I-x at the start, none after O, none after B-y / I-y with y != x."""
-    return all(may_follow(previous, tag) for previous, tag in zip(["O", *tags], tags))
 
 
 def random_crf(tags: list[str], scale: float, generator: torch.Generator, dtype=torch.double) -> CRF:

@@ -1,4 +1,4 @@
-"""Word representations (learned, one-hot, hashed trigrams, character CNN, word2vec, token bigrams) and vector files."""
+"""slotfill.nn.embeddings and slotfill.nn.w2v: word representations (learned, one-hot, hashed, chars, word2vec, bigrams)."""
 
 from __future__ import annotations
 
@@ -298,8 +298,7 @@ def test_initialise_embedding(vectors, freeze):
     assert learned.table.weight[vocab.id("qwertyuiop")].abs().sum() > 0  # random, not zero
     assert (learned.table.weight[0] == 0).all()  # <pad> untouched
     assert learned.table.weight.requires_grad is (not freeze)
-    if freeze:
-        assert not any(p.requires_grad for p in learned.parameters())
+    assert {p.requires_grad for p in learned.parameters()} == {not freeze}  # frozen: nothing else trains either
 
 
 def test_initialise_dimension_mismatch(vectors):

@@ -1,4 +1,4 @@
-"""Span metrics (conlleval's counting), joint intent metrics and classification metrics, worked by hand."""
+"""slotfill.metrics: span metrics (conlleval's counting), joint intent and classification metrics, worked by hand."""
 
 import pytest
 

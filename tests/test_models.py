@@ -1,4 +1,4 @@
-"""The encoder's RNN passes and sentence pooling over its states."""
+"""slotfill.nn.models: the encoder's RNN passes, dropout and sentence pooling over its states."""
 
 from __future__ import annotations
 

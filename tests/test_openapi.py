@@ -7,7 +7,6 @@ import json
 import httpx
 import pytest
 
-from conftest import start_server
 
 JSON = {"Content-Type": "application/json"}
 
@@ -69,7 +68,7 @@ def test_the_checker_finds_missing_undocumented_and_mistyped_fields():
 
 
 @pytest.fixture(scope="module")
-def server(trained_tagger, trained_classifier):
+def server(trained_tagger, trained_classifier, start_server):
     running = start_server(trained_tagger.directory, f"reviews={trained_classifier.directory}")
     yield running
     running.stop()

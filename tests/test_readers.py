@@ -1,4 +1,4 @@
-"""Readers and writers on small files, their error messages (file and line), and the real corpora."""
+"""slotfill.readers: readers and writers on small files, their errors (file and line), and the real corpora."""
 
 import json
 from pathlib import Path
@@ -622,9 +622,14 @@ def test_bundled_flights_use_atis_labels(folder):
         assert [(sp.label, s.text[s.offsets[sp.start][0]:s.offsets[sp.end - 1][1]]) for sp in found] == [
             (slot["label"], obj["text"][slot["start"]:slot["end"]]) for slot in obj["slots"]
         ]
-    if (SHARED / "atis" / "train").is_dir():
-        atis_labels = {t[2:] for s in read_atis(SHARED / "atis" / "train") for t in s.tags if t != "O"}
-        assert tag_labels <= atis_labels
+
+
+@pytest.mark.skipif(not (SHARED / "atis" / "train").is_dir(), reason="../shared/data/atis is not here")
+@pytest.mark.parametrize("folder", ["flights", "flights-zh"])
+def test_bundled_flights_slot_labels_occur_in_atis(folder):
+    tag_labels = {t[2:] for s in read_tagged(ROOT / "data" / folder / "train.jsonl") for t in s.tags if t != "O"}
+    atis_labels = {t[2:] for s in read_atis(SHARED / "atis" / "train") for t in s.tags if t != "O"}
+    assert tag_labels <= atis_labels
 
 
 def test_bundled_reviews():
@@ -634,9 +639,8 @@ def test_bundled_reviews():
     assert {e.label for e in examples} == {"positive", "negative"}
 
 
+@pytest.mark.skipif(not (SHARED / "atis").is_dir(), reason="../shared/data/atis is not here")
 def test_real_atis():
-    if not SHARED.is_dir():
-        pytest.skip("shared/data is not available")
     train = read_tagged(SHARED / "atis" / "train")
     assert len(train) == 4478
     assert all(s.intent for s in train)
@@ -647,13 +651,12 @@ def test_real_atis():
     assert len(read_tagged(SHARED / "atis" / "test")) == 893
 
 
-def test_real_sst2():
-    if not SHARED.is_dir():
-        pytest.skip("shared/data is not available")
-    for name, size in (("train", 6920), ("dev", 872), ("test", 1821)):
-        examples = read_labelled(SHARED / "sst2" / f"{name}.txt")
-        assert len(examples) == size
-        assert {e.label for e in examples} == {"0", "1"}
+@pytest.mark.skipif(not (SHARED / "sst2").is_dir(), reason="../shared/data/sst2 is not here")
+@pytest.mark.parametrize("name, size", [("train", 6920), ("dev", 872), ("test", 1821)])
+def test_real_sst2(name, size):
+    examples = read_labelled(SHARED / "sst2" / f"{name}.txt")
+    assert len(examples) == size
+    assert {e.label for e in examples} == {"0", "1"}
 
 
 # ---- Chinese: BIOES CoNLL with intent lines, JSON Lines, conversions ----------------------
@@ -775,8 +778,10 @@ def test_convert_round_trips_between_all_formats(tmp_path):
     assert json.loads((tmp_path / "d.jsonl").read_text(encoding="utf-8").splitlines()[1])["text"] == "今天天气"
     # English through the same chain
     english = ROOT / "data" / "flights" / "dev.jsonl"
-    runner.invoke(main, ["convert", str(english), str(tmp_path / "en.conll"), "--to", "conll", "--scheme", "bioes"])
-    runner.invoke(main, ["convert", str(tmp_path / "en.conll"), str(tmp_path / "en.jsonl"), "--to", "jsonl"])
+    result = runner.invoke(main, ["convert", str(english), str(tmp_path / "en.conll"), "--to", "conll", "--scheme", "bioes"])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(main, ["convert", str(tmp_path / "en.conll"), str(tmp_path / "en.jsonl"), "--to", "jsonl"])
+    assert result.exit_code == 0, result.output
     assert [(s.tokens, s.tags, s.intent) for s in read_tagged(tmp_path / "en.jsonl")] == \
         [(s.tokens, s.tags, s.intent) for s in read_tagged(english)]
 

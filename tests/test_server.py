@@ -1,4 +1,4 @@
-"""`slotfill serve` for real: a subprocess on a free loopback port, every endpoint and every bad input over HTTP."""
+"""slotfill.server: `slotfill serve` for real, a subprocess on a free loopback port, every endpoint and bad input over HTTP."""
 
 from __future__ import annotations
 
@@ -8,17 +8,13 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from http.client import HTTPConnection
 
 import httpx
 import pytest
 from click.testing import CliRunner
 
-from conftest import start_server
 from slotfill.cli import main
-from slotfill.errors import SlotfillError
-from slotfill.server.batching import MicroBatcher
 
 SENTENCE = "i want to fly from taipei to boston"
 REVIEW = "a gripping, funny film with a superb cast"
@@ -26,7 +22,7 @@ JSON = {"Content-Type": "application/json"}
 
 
 @pytest.fixture(scope="module")
-def server(trained_tagger, trained_classifier):
+def server(trained_tagger, trained_classifier, start_server):
     """The session's tiny tagger (named after its directory, the default) and classifier (named `reviews`)."""
     running = start_server(trained_tagger.directory, f"reviews={trained_classifier.directory}")
     yield running
@@ -41,22 +37,6 @@ def http(server):
 
 def post(http, path: str, body) -> httpx.Response:
     return http.post(path, content=json.dumps(body), headers=JSON)
-
-
-def same(got, expected) -> None:
-    """Equal JSON values, floats within 1e-5 (the server's thread count may move the last bits)."""
-    if isinstance(expected, float):
-        assert got == pytest.approx(expected, abs=1e-5)
-    elif isinstance(expected, dict):
-        assert isinstance(got, dict) and got.keys() == expected.keys()
-        for key in expected:
-            same(got[key], expected[key])
-    elif isinstance(expected, list):
-        assert isinstance(got, list) and len(got) == len(expected)
-        for a, b in zip(got, expected):
-            same(a, b)
-    else:
-        assert got == expected
 
 
 # ---- the endpoints --------------------------------------------------------------------------------------
@@ -77,7 +57,7 @@ def test_health(http, trained_tagger, trained_classifier):
     assert health["limits"]["max_texts"] == 1000 and health["limits"]["max_chars"] == 10_000
 
 
-def test_tag_answers_as_the_cli_prints(http, trained_tagger):
+def test_tag_answers_as_the_cli_prints(http, trained_tagger, same):
     printed = CliRunner().invoke(main, ["tag", "--json", "--model", str(trained_tagger.directory), SENTENCE])
     assert printed.exit_code == 0, printed.output
     answer = post(http, "/tag", {"text": SENTENCE})
@@ -87,25 +67,27 @@ def test_tag_answers_as_the_cli_prints(http, trained_tagger):
     assert {("taipei", "fromloc.city_name"), ("boston", "toloc.city_name")} <= slots
 
 
-def test_tag_many_texts_and_named_model(http, trained_tagger):
+def test_tag_many_texts_and_named_model(http, trained_tagger, same):
     texts = [SENTENCE, "Show me flights from  San Francisco to DALLAS", "cheapest fare to chicago ✈️", "台北"]
     answer = post(http, "/tag", {"texts": texts, "model": trained_tagger.directory.name})
     assert answer.status_code == 200
     same(answer.json(), trained_tagger.predictor.tag_batch(texts))
 
 
-def test_classify(http, trained_classifier):
+def test_classify(http, trained_classifier, same):
     one = post(http, "/classify", {"text": REVIEW, "model": "reviews"})
     assert one.status_code == 200
     same(one.json(), trained_classifier.predictor.classify(REVIEW))
     printed = CliRunner().invoke(main, ["classify", "--json", "--model", str(trained_classifier.directory), REVIEW])
+    assert printed.exit_code == 0, printed.output
     same(one.json(), json.loads(printed.stdout))
     texts = [REVIEW, "a tedious adaptation with wooden performances"]
     many = post(http, "/classify", {"texts": texts, "model": "reviews"})
+    assert many.status_code == 200
     same(many.json(), trained_classifier.predictor.classify_batch(texts))
 
 
-def test_model_parse_has_rasas_shape(http, trained_tagger):
+def test_model_parse_has_rasas_shape(http, trained_tagger, same):
     tagged = post(http, "/tag", {"text": SENTENCE}).json()
     assert "ranking" not in tagged["intent"]  # /tag answers what `slotfill tag --json` prints
     answer = post(http, "/model/parse", {"text": SENTENCE, "message_id": "abc"})  # Rasa clients send message_id
@@ -121,14 +103,17 @@ def test_model_parse_has_rasas_shape(http, trained_tagger):
     assert parsed["intent"] == {"name": tagged["intent"]["label"], "confidence": tagged["intent"]["score"]}
     assert parsed["intent_ranking"][0] == parsed["intent"]
     assert len(parsed["entities"]) == len(tagged["slots"]) >= 2
+    assert all("score" not in slot for slot in tagged["slots"])  # slots have no score (yet): so no entity confidence
     for entity, slot in zip(parsed["entities"], tagged["slots"]):
         assert entity == {"entity": slot["label"], "value": slot["text"], "start": slot["start"], "end": slot["end"],
-                          "confidence_entity": slot.get("score"), "extractor": "slotfill"}
+                          "confidence_entity": None, "extractor": "slotfill"}
         assert SENTENCE[entity["start"]:entity["end"]] == entity["value"]
 
 
-def test_model_parse_with_a_classifier(http, trained_classifier):
-    parsed = post(http, "/model/parse", {"text": REVIEW, "model": "reviews"}).json()
+def test_model_parse_with_a_classifier(http, trained_classifier, same):
+    answer = post(http, "/model/parse", {"text": REVIEW, "model": "reviews"})
+    assert answer.status_code == 200
+    parsed = answer.json()
     scores = trained_classifier.predictor.classify(REVIEW)["scores"]
     best = max(scores, key=scores.get)
     assert parsed["intent"]["name"] == best
@@ -149,28 +134,30 @@ def test_requests_are_counted_in_batches(http):
     assert 1 <= after["count"] - before["count"] <= 2
 
 
-def test_docs_and_openapi(http):
-    spec = http.get("/openapi.json").json()
-    for path in ("/tag", "/classify", "/model/parse"):
-        operation = spec["paths"][path]["post"]
-        schema = operation["requestBody"]["content"]["application/json"]["schema"]
-        assert "text" in schema["properties"]
-        assert "schema" in operation["responses"]["200"]["content"]["application/json"]
-        assert operation["responses"]["4XX"]["content"]["application/json"]["schema"]["required"] == ["error"]
-    assert "/health" in spec["paths"]
+@pytest.mark.parametrize("path", ["/tag", "/classify", "/model/parse"])
+def test_openapi_describes_each_endpoint(http, path):
+    answer = http.get("/openapi.json")
+    assert answer.status_code == 200
+    operation = answer.json()["paths"][path]["post"]
+    schema = operation["requestBody"]["content"]["application/json"]["schema"]
+    assert "text" in schema["properties"]
+    assert "schema" in operation["responses"]["200"]["content"]["application/json"]
+    assert operation["responses"]["4XX"]["content"]["application/json"]["schema"]["required"] == ["error"]
+
+
+def test_openapi_lists_health(http):
+    assert "/health" in http.get("/openapi.json").json()["paths"]
+
+
+@pytest.mark.parametrize("words", ["POST /tag", "POST /classify", "POST /model/parse", "GET /health", "intent_ranking"])
+def test_docs_page_names(http, words):
     docs = http.get("/docs")
     assert docs.status_code == 200 and docs.headers["content-type"].startswith("text/html")
-    for path in ("POST /tag", "POST /classify", "POST /model/parse", "GET /health", "intent_ranking"):
-        assert path in docs.text
-    assert "<script" not in docs.text  # self-contained: no Swagger UI from a CDN
+    assert words in docs.text
 
 
-def test_page_is_self_contained(http):
-    page = http.get("/")
-    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
-    assert "<textarea" in page.text and "<button" in page.text
-    assert "://" not in page.text  # no external font, script or stylesheet
-    assert "innerHTML" not in page.text
+def test_docs_page_is_self_contained(http):
+    assert "<script" not in http.get("/docs").text  # no Swagger UI from a CDN
 
 
 # ---- bad input ------------------------------------------------------------------------------------------
@@ -217,11 +204,11 @@ def test_bad_input(http, server, path, body, content_type, status, words):
     assert server.process.poll() is None
 
 
-def test_wrong_endpoint_and_method(http):
-    for method, path, status in (("GET", "/nothing", 404), ("GET", "/tag", 405), ("PUT", "/model/parse", 405)):
-        answer = http.request(method, path)
-        assert answer.status_code == status
-        assert path in answer.json()["error"]
+@pytest.mark.parametrize("method, path, status", [("GET", "/nothing", 404), ("GET", "/tag", 405), ("PUT", "/model/parse", 405)])
+def test_wrong_endpoint_and_method(http, method, path, status):
+    answer = http.request(method, path)
+    assert answer.status_code == status
+    assert path in answer.json()["error"]
 
 
 def test_body_too_large_is_refused_before_it_is_read(server):
@@ -240,87 +227,29 @@ def test_body_too_large_is_refused_before_it_is_read(server):
         conn.close()
 
 
-def test_concurrent_good_and_bad_requests(server, trained_tagger):
+def test_concurrent_good_and_bad_requests(server, trained_tagger, same):
     """Many clients at once, good and bad mixed: every good one gets its own tags, every bad one a 400."""
     texts = [f"flights from boston to denver number {i}" for i in range(24)]
-
-    async def one(client: httpx.AsyncClient, i: int):
-        text = texts[i] if i % 4 else " "
-        return i, await client.post("/tag", content=json.dumps({"text": text}), headers=JSON)
+    sent = [" " if i % 4 == 0 else text for i, text in enumerate(texts)]  # every fourth one empty
 
     async def all_at_once():
         async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
-            return await asyncio.gather(*(one(client, i) for i in range(len(texts))))
+            return await asyncio.gather(*(client.post("/tag", content=json.dumps({"text": t}), headers=JSON) for t in sent))
 
-    expected = trained_tagger.predictor.tag_batch(texts)
-    for i, answer in asyncio.run(all_at_once()):
-        if i % 4:
-            assert answer.status_code == 200
-            same(answer.json(), expected[i])
-        else:
-            assert answer.status_code == 400 and answer.json() == {"error": "'text' is empty"}
-
-
-# ---- the batcher, with the real tiny model --------------------------------------------------------------
-
-
-def test_batcher_gathers_concurrent_requests(trained_tagger):
-    predictor = trained_tagger.predictor
-    requests = [[f"fly from boston to dallas {i}"] for i in range(10)] + [["list flights to denver", "to oslo"]]
-
-    async def run():
-        batcher = MicroBatcher(predictor.tag_batch, max_batch=64, wait=0.2)
-        batcher.start()
-        try:
-            results = await asyncio.gather(*(batcher.submit(texts) for texts in requests))
-        finally:
-            await batcher.stop()
-        return results, batcher.batches, batcher.texts
-
-    results, batches, texts = asyncio.run(run())
-    assert (batches, texts) == (1, 12)
-    for request, result in zip(requests, results):
-        same(result, predictor.tag_batch(request))
-
-
-def test_batcher_leaves_when_full_and_waits_at_most_its_wait(trained_tagger):
-    async def timed(batcher: MicroBatcher, requests: int) -> float:
-        batcher.start()
-        started = time.monotonic()
-        try:
-            await asyncio.gather(*(batcher.submit(["fly to boston"]) for _ in range(requests)))
-        finally:
-            await batcher.stop()
-        return time.monotonic() - started
-
-    full = asyncio.run(timed(MicroBatcher(trained_tagger.predictor.tag_batch, max_batch=4, wait=30.0), 4))
-    assert full < 10  # four requests fill the batch: no waiting out the 30 s
-    alone = asyncio.run(timed(MicroBatcher(trained_tagger.predictor.tag_batch, max_batch=64, wait=0.3), 1))
-    assert 0.3 <= alone < 3
-
-
-def test_batcher_fails_only_the_bad_request(trained_tagger):
-    """The model refuses a batch holding a sentence with no tokens: only that request gets the error."""
-
-    async def run():
-        batcher = MicroBatcher(trained_tagger.predictor.tag_batch, wait=0.2)
-        batcher.start()
-        try:
-            return await asyncio.gather(*(batcher.submit(t) for t in (["fly to boston"], ["ok", "  "], ["to oslo"])),
-                                        return_exceptions=True)
-        finally:
-            await batcher.stop()
-
-    good, bad, other = asyncio.run(run())
-    assert good[0]["slots"][0]["text"] == "boston" and other[0]["text"] == "to oslo"
-    assert isinstance(bad, SlotfillError) and "sentence 2: empty sentence" in str(bad)
+    answers = asyncio.run(all_at_once())
+    bad = [answer for text, answer in zip(sent, answers) if text == " "]
+    assert len(bad) == 6
+    assert [(a.status_code, a.json()) for a in bad] == [(400, {"error": "'text' is empty"})] * 6
+    good = [(text, answer) for text, answer in zip(sent, answers) if text != " "]
+    assert [answer.status_code for _, answer in good] == [200] * 18
+    same([answer.json() for _, answer in good], trained_tagger.predictor.tag_batch([text for text, _ in good]))
 
 
 # ---- starting and stopping ------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
-def test_signal_stops_the_server_cleanly(trained_tagger, sig):
+def test_signal_stops_the_server_cleanly(trained_tagger, start_server, sig):
     running = start_server(trained_tagger.directory, "--batch-wait-ms", "0")
     assert httpx.post(running.url + "tag", json={"text": SENTENCE}, timeout=30).status_code == 200
     status, stderr = running.stop(sig)
@@ -328,18 +257,23 @@ def test_signal_stops_the_server_cleanly(trained_tagger, sig):
     assert "Traceback" not in stderr and stderr.strip().endswith("stopped")
 
 
-def test_missing_or_corrupt_model_stops_at_start(trained_tagger, tmp_path):
+def corrupt_model(folder):
+    folder.mkdir()
+    for name in ("config.json", "vocab.json", "weights.pt"):
+        (folder / name).write_text("{not json", encoding="utf-8")
+
+
+@pytest.mark.parametrize("spoil", [lambda folder: None, corrupt_model], ids=["missing", "corrupt"])
+def test_missing_or_corrupt_model_stops_at_start(tmp_path, spoil):
+    """`slotfill serve` stops with the one-line error `slotfill tag` gives for the same model."""
+    directory = tmp_path / "model"
+    spoil(directory)
     runner = CliRunner()
-    for directory in (tmp_path / "nowhere", tmp_path / "corrupt"):
-        if directory.name == "corrupt":
-            directory.mkdir()
-            for name in ("config.json", "vocab.json", "weights.pt"):
-                (directory / name).write_text("{not json", encoding="utf-8")
-        tagged = runner.invoke(main, ["tag", "--model", str(directory), SENTENCE])
-        served = runner.invoke(main, ["serve", str(directory), "--port", "0"])
-        assert served.exit_code == tagged.exit_code == 1
-        assert served.stderr == tagged.stderr and served.stderr.startswith(f"error: {directory}")
-        assert len(served.stderr.splitlines()) == 1
+    tagged = runner.invoke(main, ["tag", "--model", str(directory), SENTENCE])
+    served = runner.invoke(main, ["serve", str(directory), "--port", "0"])
+    assert served.exit_code == tagged.exit_code == 1
+    assert served.stderr == tagged.stderr and served.stderr.startswith(f"error: {directory}")
+    assert len(served.stderr.splitlines()) == 1
 
 
 @pytest.mark.parametrize("args, words", [

@@ -1,4 +1,4 @@
-"""Tag schemes and spans, with chunk boundaries as conlleval draws them (worked by hand)."""
+"""slotfill.tags: tag schemes and spans, with chunk boundaries as conlleval draws them (worked by hand)."""
 
 import pytest
 

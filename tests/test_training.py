@@ -1,4 +1,4 @@
-"""Training, saving, loading and applying taggers and classifiers, on slices of the bundled data."""
+"""slotfill.nn.training: training, saving, loading and applying taggers and classifiers on slices of the bundled data."""
 
 from __future__ import annotations
 
@@ -7,14 +7,14 @@ import math
 import os
 import pickle
 import random
-import shutil
 from pathlib import Path
 
 import pytest
 import torch
+from helpers import valid_bio
 
 import slotfill
-from conftest import FLIGHTS_CONFIG, LEARNT_REVIEW, classifier_overrides, tagger_overrides
+from slotfill.nn import trainer, training
 from slotfill.config import load_config
 from slotfill.errors import SlotfillError
 from slotfill.predict import Classifier, SlotTagger
@@ -24,7 +24,6 @@ from slotfill.nn.build import create
 from slotfill.nn.trainer import WeightAverage, length_batches
 from slotfill.nn.training import set_seed, train
 
-MODEL_FILES = {"config.json", "vocab.json", "weights.pt", "model.onnx", "metrics.json", "checkpoint.pt"}
 TEXTS = [
     "i want to fly from boston to denver on monday",
     "Show me  the CHEAPEST flights from San Francisco to Dallas tomorrow morning",
@@ -33,20 +32,10 @@ TEXTS = [
 ]
 
 
-def valid_bio(tags: list[str]) -> bool:
-    previous = "O"
-    for tag in tags:
-        prefix, label = split_tag(tag)
-        if prefix == "I" and (previous == "O" or split_tag(previous)[1] != label):
-            return False
-        previous = tag
-    return True
-
-
-def leftovers(directory: Path) -> list[str]:
+def leftovers(directory: Path, model_files: frozenset[str]) -> list[str]:
     """Temporary files or folders that saving may have left next to or inside a model directory."""
     found = [p.name for p in directory.parent.iterdir() if p.name.startswith(".")]
-    return found + [p.name for p in directory.iterdir() if p.name not in MODEL_FILES]
+    return found + [p.name for p in directory.iterdir() if p.name not in model_files]
 
 
 def check_tagged(result: dict, text: str, tagger: SlotTagger) -> None:
@@ -63,8 +52,15 @@ def check_tagged(result: dict, text: str, tagger: SlotTagger) -> None:
         assert slot["label"] in {split_tag(t)[1] for t in tagger.tags.itos if t != "O"}
 
 
-def train_tiny(small_data, output: Path, epochs: int = 2, extra: tuple[str, ...] = ()):
-    return train(load_config(FLIGHTS_CONFIG, tagger_overrides(small_data.flights_train, small_data.flights_dev, epochs, extra)), output)
+@pytest.fixture
+def train_tiny(small_data, flights_config, tagger_overrides):
+    """train_tiny(output, epochs=2, extra=()): train a tiny tagger on the session's flights slices; (predictor, metrics)."""
+
+    def run(output: Path, epochs: int = 2, extra: tuple[str, ...] = ()):
+        settings = tagger_overrides(small_data.flights_train, small_data.flights_dev, epochs, extra)
+        return train(load_config(flights_config, settings), output)
+
+    return run
 
 
 # ---- the session tagger ------------------------------------------------------------------------
@@ -84,10 +80,10 @@ def test_tagger_learns(trained_tagger):
     assert trained_tagger.metrics["train_seconds"] >= 0
 
 
-def test_model_directory_holds_exactly_the_model_files(trained_tagger):
+def test_model_directory_holds_exactly_the_model_files(trained_tagger, model_files):
     directory = trained_tagger.directory
-    assert {p.name for p in directory.iterdir()} == MODEL_FILES
-    assert leftovers(directory) == []
+    assert {p.name for p in directory.iterdir()} == model_files
+    assert leftovers(directory, model_files) == []
     assert [p.name for p in directory.parent.iterdir()] == [directory.name]
     config = json.loads((directory / "config.json").read_text())
     assert config["task"] == "tagger" and config["model"]["decoder"] == "crf"
@@ -134,24 +130,20 @@ def test_tagger_finds_the_obvious_slots(trained_tagger):
     assert result["intent"]["label"] == "atis_flight"
 
 
-def test_empty_sentence_is_an_error(trained_tagger, trained_classifier):
-    for text in ("", "   ", "\n"):
-        with pytest.raises(SlotfillError, match="empty sentence"):
-            trained_tagger.predictor.tag(text)
-        with pytest.raises(SlotfillError, match="empty sentence"):
-            trained_classifier.predictor.classify(text)
+@pytest.mark.parametrize("text", ["", "   ", "\n"], ids=["empty", "spaces", "newline"])
+def test_empty_sentence_is_an_error(trained_tagger, trained_classifier, text):
+    with pytest.raises(SlotfillError, match="empty sentence"):
+        trained_tagger.predictor.tag(text)
+    with pytest.raises(SlotfillError, match="empty sentence"):
+        trained_classifier.predictor.classify(text)
+
+
+def test_empty_sentence_in_a_batch_is_named_by_its_number(trained_tagger):
     with pytest.raises(SlotfillError, match="sentence 2"):
         trained_tagger.predictor.tag_batch(["fly to boston", ""])
 
 
 # ---- loading: errors and safety --------------------------------------------------------------------
-
-
-@pytest.fixture
-def model_copy(trained_tagger, tmp_path) -> Path:
-    target = tmp_path / "model"
-    shutil.copytree(trained_tagger.directory, target)
-    return target
 
 
 def test_load_missing_directory(tmp_path):
@@ -261,10 +253,10 @@ def test_tagger_load_on_classifier_and_back(trained_tagger, trained_classifier):
 # ---- reproducibility, interruption ---------------------------------------------------------------------
 
 
-def test_same_seed_same_weights(small_data, tmp_path):
-    train_tiny(small_data, tmp_path / "a")
-    train_tiny(small_data, tmp_path / "b")
-    train_tiny(small_data, tmp_path / "c", extra=("train.seed=2",))
+def test_same_seed_same_weights(train_tiny, tmp_path):
+    train_tiny(tmp_path / "a")
+    train_tiny(tmp_path / "b")
+    train_tiny(tmp_path / "c", extra=("train.seed=2",))
     a, b, c = (torch.load(tmp_path / name / "weights.pt", weights_only=True) for name in "abc")
     assert a.keys() == b.keys()
     for key in a:
@@ -273,16 +265,17 @@ def test_same_seed_same_weights(small_data, tmp_path):
     assert (tmp_path / "a" / "vocab.json").read_text() == (tmp_path / "b" / "vocab.json").read_text()
 
 
-def test_cosine_schedule_ends_at_zero(small_data, tmp_path):
+def test_cosine_schedule_ends_at_zero(train_tiny, tmp_path):
     """From train.lr down to 0 at the last step, whatever the dev score."""
-    _, metrics = train_tiny(small_data, tmp_path / "m", epochs=4, extra=("train.schedule=cosine", "train.lr=0.01"))
+    _, metrics = train_tiny(tmp_path / "m", epochs=4, extra=("train.schedule=cosine", "train.lr=0.01"))
     rates = [e["lr"] for e in metrics["history"]["epochs"]]  # each read after its epoch's last step
     assert rates == pytest.approx([0.01 * (1 + math.cos(math.pi * k / 4)) / 2 for k in (1, 2, 3, 4)], abs=1e-3)
     assert rates[-1] == 0 and rates == sorted(rates, reverse=True)
 
 
-def test_plateau_schedule_decays_after_epochs_without_a_better_dev_score(tagged_files, tmp_path):
-    config = load_config(FLIGHTS_CONFIG, tagger_overrides(*tagged_files, 8, ("train.lr=0.01", "train.lr_patience=0")))
+def test_plateau_schedule_decays_after_epochs_without_a_better_dev_score(tagged_files, tmp_path, flights_config,
+                                                                         tagger_overrides):
+    config = load_config(flights_config, tagger_overrides(*tagged_files, 8, ("train.lr=0.01", "train.lr_patience=0")))
     _, metrics = train(config, tmp_path / "m")
     epochs, rate = metrics["history"]["epochs"], 0.01
     for k, entry in enumerate(epochs):
@@ -292,7 +285,7 @@ def test_plateau_schedule_decays_after_epochs_without_a_better_dev_score(tagged_
     assert epochs[-1]["lr"] < 0.01  # the 20-sentence dev set stops improving within 8 epochs
 
 
-def test_interrupted_training_keeps_the_best_checkpoint(small_data, tmp_path, monkeypatch):
+def test_interrupted_training_keeps_the_best_checkpoint(small_data, train_tiny, model_files, tmp_path, monkeypatch):
     calls = []
     evaluate = SlotTagger.evaluate
 
@@ -305,11 +298,11 @@ def test_interrupted_training_keeps_the_best_checkpoint(small_data, tmp_path, mo
     monkeypatch.setattr(SlotTagger, "evaluate", interrupting)
     output = tmp_path / "parent" / "model"
     with pytest.raises(KeyboardInterrupt):
-        train_tiny(small_data, output, epochs=5)
+        train_tiny(output, epochs=5)
     monkeypatch.undo()
     assert len(calls) == 3
-    assert {p.name for p in output.iterdir()} == MODEL_FILES - {"model.onnx"}  # exported when training ends
-    assert leftovers(output) == []
+    assert {p.name for p in output.iterdir()} == model_files - {"model.onnx"}  # exported when training ends
+    assert leftovers(output, model_files) == []
     history = json.loads((output / "metrics.json").read_text())["history"]
     assert history["best_epoch"] in (1, 2)
     assert len(history["epochs"]) == history["best_epoch"]
@@ -318,7 +311,7 @@ def test_interrupted_training_keeps_the_best_checkpoint(small_data, tmp_path, mo
     check_tagged(loaded.tag(TEXTS[0]), TEXTS[0], loaded)
 
 
-def test_interruption_while_saving_keeps_the_previous_checkpoint(small_data, tmp_path, monkeypatch):
+def test_interruption_while_saving_keeps_the_previous_checkpoint(train_tiny, model_files, tmp_path, monkeypatch):
     saves = []
     save = torch.save
 
@@ -331,16 +324,16 @@ def test_interruption_while_saving_keeps_the_previous_checkpoint(small_data, tmp
     monkeypatch.setattr(torch, "save", interrupting)
     output = tmp_path / "parent" / "model"
     with pytest.raises(KeyboardInterrupt):  # each epoch saves weights, then the checkpoint: epoch 2's weights are interrupted
-        _train_improving(small_data, output, monkeypatch)
+        _train_improving(train_tiny, output, monkeypatch)
     monkeypatch.undo()
     assert len(saves) == 3
-    assert leftovers(output) == []
+    assert leftovers(output, model_files) == []
     assert json.loads((output / "metrics.json").read_text())["history"]["best_epoch"] == 1
     assert torch.load(output / "checkpoint.pt", weights_only=True)["epoch"] == 1
     SlotTagger.load(output).tag(TEXTS[0])
 
 
-def _train_improving(small_data, output, monkeypatch):
+def _train_improving(train_tiny, output, monkeypatch):
     """Train with a dev score that rises every epoch, so every epoch saves a checkpoint."""
     scores = iter(range(1, 100))
 
@@ -348,25 +341,46 @@ def _train_improving(small_data, output, monkeypatch):
         return {"precision": 0.0, "recall": 0.0, "f1": next(scores) / 100}
 
     monkeypatch.setattr(SlotTagger, "evaluate", rising)
-    return train_tiny(small_data, output, epochs=3)
+    return train_tiny(output, epochs=3)
 
 
 # ---- settings ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("decoder", ["crf", "softmax"])
-def test_decoders(small_data, tmp_path, decoder):
-    predictor, metrics = train_tiny(small_data, tmp_path / decoder, epochs=3, extra=(f"model.decoder='{decoder}'",))
-    assert (predictor.backend.model.crf is not None) == (decoder == "crf")
+@pytest.fixture(scope="module")
+def trained_with_decoder(tmp_path_factory, small_data, flights_config, tagger_overrides):
+    """trained_with_decoder(name): (directory, predictor, metrics) of a 3-epoch tiny tagger with model.decoder = name,
+    trained once per module."""
+    trained = {}
+
+    def get(decoder: str):
+        if decoder not in trained:
+            output = tmp_path_factory.mktemp(decoder) / "model"
+            settings = tagger_overrides(small_data.flights_train, small_data.flights_dev, 3, (f"model.decoder='{decoder}'",))
+            trained[decoder] = (output, *train(load_config(flights_config, settings), output))
+        return trained[decoder]
+
+    return get
+
+
+@pytest.mark.parametrize("decoder, has_crf", [("crf", True), ("softmax", False)])
+def test_decoders(trained_with_decoder, decoder, has_crf):
+    directory, predictor, metrics = trained_with_decoder(decoder)
+    assert (predictor.backend.model.crf is not None) == has_crf
     losses = [e["loss"] for e in metrics["history"]["epochs"]]
     assert losses[-1] < losses[0]
-    loaded = SlotTagger.load(tmp_path / decoder)
+    loaded = SlotTagger.load(directory)
     assert loaded.config.model.decoder == decoder
     for text, a, b in zip(TEXTS, predictor.tag_batch(TEXTS), loaded.tag_batch(TEXTS)):
         assert a["tags"] == b["tags"]
         check_tagged(b, text, loaded)
-        if decoder == "crf":
-            assert valid_bio(b["tags"])
+
+
+def test_crf_decoder_tags_only_valid_bio(trained_with_decoder):
+    """The CRF decodes under BIO constraints (a softmax decoder takes each token's best tag, valid or not)."""
+    directory, _, _ = trained_with_decoder("crf")
+    tagged = SlotTagger.load(directory).tag_batch(TEXTS)
+    assert [text for text, result in zip(TEXTS, tagged) if not valid_bio(result["tags"])] == []
 
 
 @pytest.mark.parametrize(
@@ -374,9 +388,9 @@ def test_decoders(small_data, tmp_path, decoder):
     [["onehot"], ["hashed"], ["word2vec"], ["learned", "chars"]],
     ids=lambda e: "+".join(e),
 )
-def test_representations_train_and_round_trip(small_data, tmp_path, monkeypatch, embeddings):
+def test_representations_train_and_round_trip(train_tiny, tmp_path, monkeypatch, embeddings):
     output = tmp_path / "model"
-    predictor, metrics = train_tiny(small_data, output, epochs=2, extra=(f"model.embeddings={json.dumps(embeddings)}",))
+    predictor, metrics = train_tiny(output, epochs=2, extra=(f"model.embeddings={json.dumps(embeddings)}",))
     assert list(predictor.backend.model.encoder.representation.parts) == embeddings
     assert all(e["loss"] > 0 for e in metrics["history"]["epochs"])
 
@@ -394,7 +408,7 @@ def test_representations_train_and_round_trip(small_data, tmp_path, monkeypatch,
         check_tagged(b, text, loaded)
 
 
-def test_word2vec_from_a_vectors_file_frozen(small_data, tmp_path):
+def test_word2vec_from_a_vectors_file_frozen(small_data, train_tiny, tmp_path):
     from slotfill.nn.w2v import load_vectors, save_vectors, train_vectors
     from slotfill.config import Word2VecConfig
     from slotfill.readers import read_tagged as read
@@ -404,7 +418,7 @@ def test_word2vec_from_a_vectors_file_frozen(small_data, tmp_path):
     path = tmp_path / "vectors.txt"
     save_vectors(vectors, path)
     extra = ("model.embeddings=['word2vec']", f"model.word2vec.vectors='{path}'", "model.word2vec.freeze=true")
-    predictor, _ = train_tiny(small_data, tmp_path / "model", epochs=2, extra=extra)
+    predictor, _ = train_tiny(tmp_path / "model", epochs=2, extra=extra)
     table = predictor.backend.model.encoder.representation.parts["word2vec"].table
     assert not table.weight.requires_grad
     written = load_vectors(path)
@@ -413,11 +427,23 @@ def test_word2vec_from_a_vectors_file_frozen(small_data, tmp_path):
         assert row == pytest.approx(written[word], abs=1e-5)  # frozen: untouched by training
 
 
-def test_without_dev_data_a_tenth_is_held_out(small_data, tmp_path):
-    settings = tagger_overrides(small_data.flights_train, "", 1)
-    settings = [s for s in settings if not s.startswith("data.dev")]
-    _, metrics = train(load_config(FLIGHTS_CONFIG, settings + ["data.dev=''"]), tmp_path / "model")
-    assert metrics["history"]["epochs"]
+def test_without_dev_data_a_tenth_is_held_out(small_data, tmp_path, flights_config, tagger_overrides, caplog, monkeypatch):
+    """No data.dev: a tenth of the training sentences (40 of 400) is held out, said in the log and scored."""
+    training_texts = [s.text for s in read_tagged(small_data.flights_train)]
+    assert len(training_texts) == 400
+    config = load_config(flights_config, tagger_overrides(small_data.flights_train, "", 1))
+    assert config.data.dev == ""
+    scored, evaluate = [], SlotTagger.evaluate
+    monkeypatch.setattr(SlotTagger, "evaluate", lambda self, sentences: scored.append(sentences) or evaluate(self, sentences))
+    with caplog.at_level("INFO", logger="slotfill"):
+        _, metrics = train(config, tmp_path / "model")
+    log = [record.getMessage() for record in caplog.records]
+    assert "no data.dev: holding out 40 training sentences for early stopping" in log
+    assert any(line.startswith("360 training and 40 dev sentences;") for line in log), log
+    (dev,) = scored  # one epoch, one dev evaluation: on 40 of the training sentences
+    assert len(dev) == 40 and {s.text for s in dev} <= set(training_texts)
+    (epoch,) = metrics["history"]["epochs"]
+    assert metrics["history"]["best"] == epoch["dev"]["f1"]
     assert (tmp_path / "model" / "weights.pt").is_file()
 
 
@@ -426,8 +452,8 @@ def test_without_training_data(tmp_path):
         train(load_config(None, []), tmp_path / "model")
 
 
-def test_test_split_is_evaluated(small_data, tmp_path):
-    _, metrics = train_tiny(small_data, tmp_path / "model", epochs=1, extra=(f"data.test='{small_data.flights_dev}'",))
+def test_test_split_is_evaluated(small_data, train_tiny, tmp_path):
+    _, metrics = train_tiny(tmp_path / "model", epochs=1, extra=(f"data.test='{small_data.flights_dev}'",))
     assert 0.0 <= metrics["test"]["f1"] <= 1.0
     assert json.loads((tmp_path / "model" / "metrics.json").read_text())["test"] == metrics["test"]
 
@@ -435,12 +461,12 @@ def test_test_split_is_evaluated(small_data, tmp_path):
 # ---- classifier -------------------------------------------------------------------------------------
 
 
-def test_classifier(trained_classifier):
+def test_classifier(trained_classifier, learnt_review):
     classifier = trained_classifier.predictor
     assert trained_classifier.metrics["history"]["metric"] == "accuracy"
-    result = classifier.classify(LEARNT_REVIEW)
+    result = classifier.classify(learnt_review)
     assert set(result) == {"text", "label", "scores"}
-    assert result["text"] == LEARNT_REVIEW
+    assert result["text"] == learnt_review
     assert result["label"] == "positive"
     assert result["scores"]["positive"] > 0.5
     assert set(result["scores"]) == {"negative", "positive"}
@@ -473,7 +499,7 @@ def test_classifier_evaluate(trained_classifier, small_data):
     assert sum(map(sum, scores["confusion"])) == len(dev)
 
 
-def test_classifier_needs_two_classes(small_data, tmp_path):
+def test_classifier_needs_two_classes(classifier_overrides, tmp_path):
     one_class = tmp_path / "one.jsonl"
     one_class.write_text('{"text": "good", "label": "positive"}\n{"text": "great", "label": "positive"}\n')
     settings = classifier_overrides(one_class, one_class, 1)
@@ -514,12 +540,12 @@ def test_weight_average_is_an_exponential_moving_average():
     assert torch.allclose(live["weight"], torch.full((1, 2), 5.0))
 
 
-def test_training_with_weight_average_saves_the_average(tmp_path, tagged_files):
+def test_training_with_weight_average_saves_the_average(tmp_path, tagged_files, flights_config, tagger_overrides):
     """The saved model is the average: with a decay of almost 1 it stays at the initial weights,
     while the same run without averaging moves away from them."""
     settings = tagger_overrides(*tagged_files, epochs=2)
-    plain, _ = train(load_config(FLIGHTS_CONFIG, settings), tmp_path / "plain")
-    config = load_config(FLIGHTS_CONFIG, [*settings, "train.ema=0.999999"])
+    plain, _ = train(load_config(flights_config, settings), tmp_path / "plain")
+    config = load_config(flights_config, [*settings, "train.ema=0.999999"])
     averaged, _ = train(config, tmp_path / "ema")
     set_seed(config.train.seed)  # what train() does before building the model
     initial = create(config, read_tagged(config.data.train)).backend.model.state_dict()
@@ -531,3 +557,40 @@ def test_training_with_weight_average_saves_the_average(tmp_path, tagged_files):
     moved = [name for name, value in plain.backend.model.state_dict().items()
              if value.is_floating_point() and not torch.allclose(value, initial[name], atol=1e-3)]
     assert moved  # training did change the live weights
+
+
+# ---- devices and mixed precision --------------------------------------------------------------------
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
+def test_cuda_without_a_gpu_is_a_config_error():
+    with pytest.raises(SlotfillError, match="no CUDA device"):
+        training.device_type("cuda")
+    assert training.device_type("auto") == "cpu"
+
+
+def test_mixed_precision_settings():
+    cpu, cuda = torch.device("cpu"), torch.device("cuda", 0)
+    assert training.amp_dtype("auto", cpu) is None
+    assert training.amp_dtype("off", cuda) is None
+    assert training.amp_dtype("bf16", cpu) is torch.bfloat16
+    assert training.amp_dtype("fp16", cuda) is torch.float16
+    with pytest.raises(SlotfillError, match="fp16.*needs a CUDA device"):
+        training.amp_dtype("fp16", cpu)
+
+
+def test_training_under_bf16_autocast_on_the_cpu(tagged_files, tagger_overrides, flights_config, tmp_path, monkeypatch):
+    """The mixed-precision path (autocast around training and evaluation) run on the CPU with bf16:
+    the loss falls and the saved weights are float32, like those of an unmixed run."""
+    extra = ("model.embeddings=['learned','hashed','chars']", "train.ema=0.9", "train.lr_patience=0", "train.onnx=false",
+             "train.amp='bf16'")
+    config = load_config(flights_config, tagger_overrides(*tagged_files, epochs=3, extra=extra))
+    seen, original = [], trainer.autocast
+    monkeypatch.setattr(trainer, "autocast", lambda device, dtype: seen.append(dtype) or original(device, dtype))
+    predictor, metrics = training.train(config, tmp_path / "bf16")
+    assert seen and set(seen) == {torch.bfloat16}  # every training step and every dev evaluation
+    losses = [e["loss"] for e in metrics["history"]["epochs"]]
+    assert losses[-1] < losses[0]
+    saved = torch.load(tmp_path / "bf16" / "weights.pt", weights_only=True)
+    assert all(v.dtype == torch.float32 for v in saved.values() if v.is_floating_point())
+    assert SlotTagger.load(tmp_path / "bf16").tag("flights from boston")["tags"]

@@ -1,4 +1,4 @@
-"""Vocab: building by frequency, special ids, unknown items and the JSON form."""
+"""slotfill.vocab: building by frequency, special ids, unknown items and the JSON form."""
 
 import json
 

@@ -1,5 +1,7 @@
-"""The demos ship with the package: build the wheel, install it into a fresh virtual environment and
-run the demos from an empty directory, far from the source tree."""
+"""The wheel (packaging, no module of its own): built, installed in a fresh venv, running the demos from elsewhere."""
+
+# The demos ship with the package: build the wheel, install it into a fresh virtual environment and run the demos
+# from an empty directory, far from the source tree.
 
 from __future__ import annotations
 

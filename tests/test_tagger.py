@@ -1,11 +1,11 @@
-"""A model keeps its tokenizer settings: trained with Latin letters one per token (as CAIS writes
-them), it tags raw text the same way after saving and loading."""
+"""SlotTagger (the tagger) keeps its tokenizer settings: Chinese with Latin letters one per token, saved and loaded."""
+
+# Trained with Latin letters one per token (as CAIS writes them), a model tags raw text the same way after
+# saving and loading.
 
 from __future__ import annotations
 
 import json
-
-from conftest import TINY_MODEL
 
 from slotfill.config import load_config
 from slotfill.predict import load
@@ -35,9 +35,9 @@ def conll(path, repeat: int = 8):
     return path
 
 
-def test_tokenizer_settings_saved_and_used_when_tagging(tmp_path):
+def test_tokenizer_settings_saved_and_used_when_tagging(tmp_path, tiny_model):
     data = conll(tmp_path / "train.txt")
-    settings = [f"data.train='{data}'", f"data.dev='{data}'", "text.latin_in_cjk='char'", *TINY_MODEL,
+    settings = [f"data.train='{data}'", f"data.dev='{data}'", "text.latin_in_cjk='char'", *tiny_model,
                 "model.embeddings=['learned']", "model.decoder='crf'", "train.epochs=12"]
     train(load_config(None, settings), tmp_path / "model")
     saved = json.loads((tmp_path / "model" / "config.json").read_text(encoding="utf-8"))

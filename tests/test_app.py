@@ -1,4 +1,4 @@
-"""The page at `GET /` in headless Chromium (Debian's `chromium`), driven over the DevTools protocol."""
+"""slotfill.server.app's page at `GET /`: fetched as is, and used in headless Chromium over the DevTools protocol."""
 
 from __future__ import annotations
 
@@ -9,10 +9,9 @@ import subprocess
 import time
 import urllib.request
 
+import httpx
 import pytest
 import websocket
-
-from conftest import start_server
 
 SENTENCE = "i want to fly from taipei to boston"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -87,16 +86,23 @@ class Browser:
 
 
 @pytest.fixture(scope="module")
-def page(trained_tagger, trained_classifier, tmp_path_factory):
+def server(trained_tagger, trained_classifier, start_server):
+    """The session's tiny tagger (the default model) and classifier (named `reviews`) served on a loopback port."""
+    running = start_server(trained_tagger.directory, f"reviews={trained_classifier.directory}")
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def page(server, tmp_path_factory):
+    """(a Chromium page showing the server's page, the server)."""
     assert CHROMIUM, "chromium is not installed (.ci/run installs it: apt-get install chromium)"
-    server = start_server(trained_tagger.directory, f"reviews={trained_classifier.directory}")
     browser = Browser(tmp_path_factory.mktemp("chromium-profile"))
     try:
         browser.open(server.url)
         yield browser, server
     finally:
         browser.close()
-        server.stop()
 
 
 MARKS = "JSON.stringify([...document.querySelectorAll('#sentence mark')].map(m => " \
@@ -115,6 +121,14 @@ def submit(browser: Browser, text: str) -> None:
     browser.type("#text", text)
     browser.click("#go")
     browser.wait_for("document.getElementById('intent').textContent !== '' || document.getElementById('error').textContent !== ''")
+
+
+def test_page_is_self_contained(server):
+    answer = httpx.get(server.url, timeout=30)
+    assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/html")
+    assert "<textarea" in answer.text and "<button" in answer.text
+    assert "://" not in answer.text  # no external font, script or stylesheet
+    assert "innerHTML" not in answer.text
 
 
 def test_slots_are_highlighted_in_place(page, trained_tagger):

@@ -1,5 +1,7 @@
-"""The README's first commands: `slotfill train` with no arguments (and the Chinese demo), then
-`slotfill tag` on sentences whose cities never occur in the training data, in each phrasing."""
+"""The README's demos (no module of their own): `slotfill train` with no arguments, then `slotfill tag` on new cities."""
+
+# `slotfill train` with no arguments (and the Chinese demo), then `slotfill tag` on sentences whose cities never
+# occur in the training data, in each phrasing; and the sentiment demo.
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""MurmurHash3 port (against scikit-learn, and across processes), letter trigrams and the Featurizer."""
+"""slotfill.features: the MurmurHash3 port (against scikit-learn, across processes), letter trigrams, the Featurizer."""
 
 import os
 import random
@@ -235,19 +235,29 @@ def test_batch_of_features_keeps_lengths_on_cpu():
     assert torch.equal(batch.trigrams, torch.from_numpy(features.trigrams)) and batch.tags.shape == (1, 2)
 
 
-def test_sentences_encoded_once_pad_into_any_batch():
+ENCODED = [["to", "Taipei", "to"], ["Oslo", "to", "a" * 40], ["denver"]]
+
+
+def encoding_featurizer():
+    return make_featurizer(buckets=500, bigrams=Vocab.build(map(token_bigrams, TRAIN)))[0]
+
+
+@pytest.mark.parametrize("order", [[2, 0], [1, 2, 0], [0, 1]], ids=str)
+def test_sentences_encoded_once_pad_into_any_batch(order):
     """Training encodes each example once and pads batches of them: any regrouping gives the arrays of
-    featurizing that batch from its tokens (the distinct words' spellings listed once, in order)."""
-    bigrams = Vocab.build(map(token_bigrams, TRAIN))
-    featurizer, _, _ = make_featurizer(buckets=500, bigrams=bigrams)
-    sentences = [["to", "Taipei", "to"], ["Oslo", "to", "a" * 40], ["denver"]]
-    encoded = [featurizer.encode(s) for s in sentences]
-    for order in ([2, 0], [1, 2, 0], [0, 1]):
-        padded = featurizer.pad([encoded[i] for i in order]).arrays()
-        fresh = featurizer.batch([sentences[i] for i in order]).arrays()
-        assert list(padded) == list(fresh) == ["words", "lengths", "rows", "chars", "trigrams", "bigrams"]
-        for name in padded:
-            assert np.array_equal(padded[name], fresh[name]), name
+    featurizing that batch from its tokens."""
+    featurizer = encoding_featurizer()
+    encoded = [featurizer.encode(s) for s in ENCODED]
+    padded = featurizer.pad([encoded[i] for i in order]).arrays()
+    fresh = featurizer.batch([ENCODED[i] for i in order]).arrays()
+    assert list(padded) == list(fresh) == ["words", "lengths", "rows", "chars", "trigrams", "bigrams"]
+    for name in padded:
+        assert np.array_equal(padded[name], fresh[name]), name
+
+
+def test_padded_batch_lists_the_distinct_words_spellings_once_in_order():
+    featurizer = encoding_featurizer()
+    encoded = [featurizer.encode(s) for s in ENCODED]
     batch = featurizer.pad([encoded[1], encoded[0]])
     assert batch.rows.tolist() == [[1, 2, 3], [2, 4, 2]]  # oslo, to, aaa…, taipei: one row each
     assert batch.chars.shape == (5, MAX_WORD_CHARS) and batch.trigrams[0].tolist() == [-1] * batch.trigrams.shape[1]
