@@ -19,7 +19,7 @@ STDIN_CHUNK = 1024
 
 
 class _Group(click.Group):
-    """Turns SlotfillError into one `error:` line and exit status 1."""
+    """Turns SlotfillError, and OSError (`error: PATH: reason`), into one `error:` line and exit status 1."""
 
     def invoke(self, ctx: click.Context):
         _log_to_stderr(logging.WARNING)  # notices, such as an engine falling back
@@ -27,6 +27,10 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except SlotfillError as err:
             click.echo(f"error: {err}", err=True)
+            ctx.exit(1)
+        except OSError as err:
+            where = f"{err.filename}: " if err.filename is not None else ""
+            click.echo(f"error: {where}{err.strerror or err}", err=True)
             ctx.exit(1)
 
 

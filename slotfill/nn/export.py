@@ -69,7 +69,7 @@ def export_onnx(predictor: Predictor, path: str | Path, weights_sha256: str, qua
     arrays = {name: torch.from_numpy(a) for name, a in features.arrays().items()}
     with torch.no_grad():
         outputs = list(model.outputs(Batch.of(features)))
-    with tempfile.TemporaryDirectory(dir=path.parent, prefix=f".{path.name}.") as tmp:
+    with storage.writing(path), tempfile.TemporaryDirectory(dir=path.parent, prefix=f".{path.name}.") as tmp:
         network = Path(tmp) / "network.onnx"
         with _quiet():
             torch.onnx.export(
