@@ -1,4 +1,5 @@
-"""Model directories: config, vocabularies, weights, network and history, written atomically, read safely.
+"""Model directories: config, vocabularies, weights, network and history, written atomically, read safely;
+and the checks that keep every command from overwriting what slotfill did not write.
 File handling only: the weights are bytes here (PyTorch reads and writes them in slotfill.nn)."""
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from .errors import SlotfillError
@@ -19,6 +20,7 @@ FILES = ("config.json", "vocab.json")  # weights.pt (torch engine) and model.onn
 WEIGHTS = "weights.pt"
 NETWORK = "model.onnx"
 WRITTEN = (*FILES, WEIGHTS, "metrics.json", NETWORK, "checkpoint.pt")  # every file training writes into a model directory
+TASKS = ("tagger", "classifier")
 
 
 def _json_bytes(data: dict) -> bytes:
@@ -150,6 +152,72 @@ def save_model(directory: str | Path, config: dict, vocab: dict, weights: bytes,
             write_files(directory, files)
         else:
             _swap(directory, files)
+
+
+def is_model(directory: str | Path) -> bool:
+    """Whether `directory` holds a slotfill model: its config.json is one that training writes."""
+    try:
+        config = json.loads((Path(directory) / "config.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return False
+    return (isinstance(config, dict) and config.get("task") in TASKS
+            and all(isinstance(config.get(section), dict) for section in ("data", "model", "train")))
+
+
+def is_onnx_model(path: str | Path) -> bool:
+    """Whether `path` is an ONNX model written by slotfill (its metadata has slotfill_format)."""
+    try:
+        import onnx
+
+        proto = onnx.load(str(path), load_external_data=False)
+    except Exception:  # noqa: BLE001 - onnx and protobuf raise many types for a file that is not ONNX
+        return False
+    return any(prop.key == "slotfill_format" for prop in proto.metadata_props)
+
+
+def _os_error(code: int, path: Path) -> SlotfillError:
+    return SlotfillError(os.strerror(code), path)
+
+
+def check_output(path: str | Path, force: bool = False, folder: bool = False,
+                 ours: Callable[[Path], bool] | None = None) -> None:
+    """Refuse, before any work, an output `path` (a `folder`, or a file) that cannot be written, or that would
+    overwrite what slotfill did not write: an existing non-empty file or folder that `ours` does not recognise,
+    unless `force`. A missing folder may lack its parents too (they are created); a missing file may not."""
+    path = Path(path)
+    try:
+        _check_output(path, force, folder, ours)
+    except OSError as err:  # a folder we may not list, say: the same one line, and raised on every torchrun rank
+        raise SlotfillError(err.strerror or str(err), path) from None
+
+
+def _check_output(path: Path, force: bool, folder: bool, ours: Callable[[Path], bool] | None) -> None:
+    if path.is_dir():
+        if not folder:
+            raise _os_error(errno.EISDIR, path)
+        names = sorted(os.listdir(path))
+        if names and not force and not (ours and ours(path)):
+            shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+            raise SlotfillError(f"not empty (holds {shown}){' and not a slotfill model' if ours else ''}: pass --force "
+                                "to write into it anyway (files of other names are left alone), or choose another directory", path)
+        base = path
+    elif path.exists():
+        if folder:
+            raise _os_error(errno.ENOTDIR, path)
+        if path.stat().st_size and not force and not (ours and ours(path)):
+            raise SlotfillError(f"already exists{' and was not written by slotfill' if ours else ''}: pass --force "
+                                "to overwrite it, or choose another path", path)
+        base = path.parent
+    else:
+        base = path.absolute().parent
+        while folder and not base.exists() and base != base.parent:
+            base = base.parent
+        if not base.exists():
+            raise _os_error(errno.ENOENT, path)
+        if not base.is_dir():
+            raise _os_error(errno.ENOTDIR, path)
+    if not os.access(base, os.W_OK | os.X_OK):
+        raise _os_error(errno.EACCES, path)
 
 
 def _read_json(path: Path) -> dict:
