@@ -19,7 +19,7 @@ STDIN_CHUNK = 1024
 
 
 class _Group(click.Group):
-    """Turns SlotfillError into one `error:` line and exit status 1."""
+    """Turns SlotfillError, and OSError (`error: PATH: reason`), into one `error:` line and exit status 1."""
 
     def invoke(self, ctx: click.Context):
         _log_to_stderr(logging.WARNING)  # notices, such as an engine falling back
@@ -27,6 +27,10 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except SlotfillError as err:
             click.echo(f"error: {err}", err=True)
+            ctx.exit(1)
+        except OSError as err:
+            where = f"{err.filename}: " if err.filename is not None else ""
+            click.echo(f"error: {where}{err.strerror or err}", err=True)
             ctx.exit(1)
 
 
@@ -43,10 +47,11 @@ def _log_to_stderr(level: int = logging.INFO) -> None:
 
 @main.command()
 @click.argument("config", required=False, type=click.Path(path_type=Path))
-@click.option("--output", "-o", type=click.Path(file_okay=False, path_type=Path), help="Model directory [models/CONFIG-NAME].")
+@click.option("--output", "-o", type=click.Path(path_type=Path), help="Model directory [models/CONFIG-NAME].")
 @click.option("--set", "overrides", multiple=True, metavar="SECTION.KEY=VALUE", help="Override a config value (TOML syntax).")
 @click.option("--resume", is_flag=True, help="Continue the interrupted run whose checkpoint is in the output directory.")
-def train(config: Path | None, output: Path | None, overrides: tuple[str, ...], resume: bool) -> None:
+@click.option("--force", is_flag=True, help="Write the model into a non-empty --output that holds no model (its other files stay).")
+def train(config: Path | None, output: Path | None, overrides: tuple[str, ...], resume: bool, force: bool) -> None:
     """Train a model; with no CONFIG, the bundled flight-booking demo. CONFIG is a file, or the name
     of a bundled config (configs/flights-zh.toml, flights-zh) when no such file exists. Under torchrun,
     on several processes."""
@@ -60,7 +65,7 @@ def train(config: Path | None, output: Path | None, overrides: tuple[str, ...], 
     output = output or Path("models") / config.stem
     _log_to_stderr()
     try:
-        predictor, metrics = run(settings, output, resume)
+        predictor, metrics = run(settings, output, resume, force)
     except KeyboardInterrupt:
         click.echo(f"interrupted; the best model so far (if any) is in {output}; --resume continues", err=True)
         sys.exit(130)
@@ -151,13 +156,14 @@ def evaluate(model_dir: Path, data: Path, data_format: str | None, as_json: bool
 
 @main.command()
 @click.argument("model_dir", type=click.Path(path_type=Path))
-@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="Where to write it [MODEL_DIR/model.onnx].")
+@click.option("--output", "-o", type=click.Path(path_type=Path), help="Where to write it [MODEL_DIR/model.onnx].")
 @click.option("--quantize", is_flag=True, help="int8 weights (onnxruntime dynamic quantization): smaller and faster, scores differ slightly.")
-def export(model_dir: Path, output: Path | None, quantize: bool) -> None:
+@click.option("--force", is_flag=True, help="Overwrite an existing --output that slotfill did not export.")
+def export(model_dir: Path, output: Path | None, quantize: bool, force: bool) -> None:
     """Write MODEL_DIR's network as ONNX (model.onnx), for the ONNX engine or any ONNX runtime."""
     from .nn.export import export_model
 
-    path = export_model(model_dir, output, quantize)
+    path = export_model(model_dir, output, quantize, force)
     click.echo(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB{', int8' if quantize else ''})")
 
 
@@ -203,10 +209,13 @@ def info(model_dir: Path) -> None:
 @click.option("--scheme", type=click.Choice(["bio", "bioes"]), default="bio", show_default=True, help="Tags written to CoNLL or ATIS.")
 @click.option("--latin-in-cjk", type=click.Choice(["word", "char"]), default="word", show_default=True,
               help="How JSON Lines text is tokenized: Latin letters in Chinese text as words or one per token.")
-def convert(source: Path, target: Path, to_format: str, from_format: str, scheme: str, latin_in_cjk: str) -> None:
+@click.option("--force", is_flag=True, help="Overwrite an existing TARGET file, or write into a non-empty TARGET folder.")
+def convert(source: Path, target: Path, to_format: str, from_format: str, scheme: str, latin_in_cjk: str, force: bool) -> None:
     """Convert tagged data SOURCE into TARGET: JSON Lines, CoNLL columns or an ATIS folder."""
     from .readers import read_tagged, write_atis, write_conll, write_tagged_jsonl
+    from .storage import check_output
 
+    check_output(target, force, folder=to_format == "atis")
     sentences = read_tagged(source, from_format, latin_in_cjk)
     if to_format == "jsonl":
         write_tagged_jsonl(target, sentences)

@@ -8,6 +8,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import storage
 from .errors import SlotfillError
 from .tags import Span, bio_from_spans, spans, split_tag, to_bio, to_bioes
 from .text import detokenize, tokenize, words
@@ -216,17 +217,23 @@ def write_conll(path: str | Path, sentences: list[TaggedSentence], scheme: str =
         "".join(f"{w}\t{t}\n" for w, t in zip(s.tokens, SCHEMES[scheme](s.tags))) + (f"{s.intent}\n" if intents else "")
         for s in sentences
     ]
-    Path(path).write_text("".join(block + "\n" for block in blocks), encoding="utf-8")
+    storage.write_atomic(path, "".join(block + "\n" for block in blocks).encode("utf-8"))
 
 
 def write_atis(folder: str | Path, sentences: list[TaggedSentence], scheme: str = "bio") -> None:
-    """Write an ATIS-style folder (`label` only when every sentence has an intent)."""
+    """Write an ATIS-style folder, created with its parents where missing (`label` only when every sentence
+    has an intent; an older `label` is removed otherwise, as it would no longer match seq.in)."""
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "seq.in").write_text("".join(" ".join(s.tokens) + "\n" for s in sentences), encoding="utf-8")
-    (folder / "seq.out").write_text("".join(" ".join(SCHEMES[scheme](s.tags)) + "\n" for s in sentences), encoding="utf-8")
+    with storage.writing(folder):
+        folder.mkdir(parents=True, exist_ok=True)
+    files = {"seq.in": "".join(" ".join(s.tokens) + "\n" for s in sentences),
+             "seq.out": "".join(" ".join(SCHEMES[scheme](s.tags)) + "\n" for s in sentences)}
     if sentences and all(s.intent for s in sentences):
-        (folder / "label").write_text("".join(f"{s.intent}\n" for s in sentences), encoding="utf-8")
+        files["label"] = "".join(f"{s.intent}\n" for s in sentences)
+    storage.write_files(folder, {name: text.encode("utf-8") for name, text in files.items()})
+    if "label" not in files:
+        with storage.writing(folder / "label"):
+            (folder / "label").unlink(missing_ok=True)
 
 
 def write_tagged_jsonl(path: str | Path, sentences: list[TaggedSentence]) -> None:
@@ -241,7 +248,7 @@ def write_tagged_jsonl(path: str | Path, sentences: list[TaggedSentence]) -> Non
         if s.intent:
             obj["intent"] = s.intent
         lines.append(json.dumps(obj, ensure_ascii=False) + "\n")
-    Path(path).write_text("".join(lines), encoding="utf-8")
+    storage.write_atomic(path, "".join(lines).encode("utf-8"))
 
 
 # ---- labelled sentences -------------------------------------------------------------------

@@ -3,30 +3,17 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
+from helpers import sets, torchrun
 
 from slotfill.config import load_config
 from slotfill.nn.checkpoint import CHECKPOINT
 from slotfill.nn.training import train
 from slotfill.predict import SlotTagger
 
-TIMEOUT = 240  # a hang (processes waiting for each other) fails instead of blocking CI
-
-
-def torchrun(*args: str, script: Path | None = None) -> subprocess.CompletedProcess:
-    """`torchrun --standalone --nproc_per_node 2` (a free loopback port) on `python -m slotfill` or a script."""
-    target = [str(script)] if script else ["-m", "slotfill"]
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", *target, *args]
-    return subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT)
-
-
-def sets(items: list[str]) -> list[str]:
-    return [arg for item in items for arg in ("--set", item)]
 
 
 def test_two_processes_train_a_model_like_one(tagged_files, tmp_path, flights_config, tagger_overrides, model_files):

@@ -15,7 +15,7 @@ from slotfill.config import ModelConfig, VocabConfig, Word2VecConfig
 from slotfill.errors import SlotfillError
 from slotfill.features import Featurizer, build_featurizer, trigram_buckets
 from slotfill.nn.batch import Batch
-from slotfill.nn.embeddings import CharCNN, Hashed, Learned, OneHot, WordRepresentation, build_representation
+from slotfill.nn.embeddings import CharCNN, Hashed, Learned, OneHot, build_representation
 from slotfill.nn.w2v import initialise, load_vectors, save_vectors, train_vectors
 from slotfill.vocab import Vocab
 

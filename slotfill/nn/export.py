@@ -60,7 +60,7 @@ def export_onnx(predictor: Predictor, path: str | Path, weights_sha256: str, qua
     axes = {a.name: a.variable_axes for a in predictor.featurizer.inputs()}
     with torch.no_grad():
         outputs = list(model.outputs(Batch.of(features)))
-    with tempfile.TemporaryDirectory(dir=path.parent, prefix=f".{path.name}.") as tmp:
+    with storage.writing(path), tempfile.TemporaryDirectory(dir=path.parent, prefix=f".{path.name}.") as tmp:
         graph = Path(tmp) / "network.onnx"
         with _quiet():
             torch.onnx.export(
@@ -83,8 +83,11 @@ def export_onnx(predictor: Predictor, path: str | Path, weights_sha256: str, qua
     return path
 
 
-def export_model(directory: str | Path, output: str | Path | None = None, quantize: bool = False) -> Path:
-    """`slotfill export`: the model directory's network to `output` (default: model.onnx inside it)."""
+def export_model(directory: str | Path, output: str | Path | None = None, quantize: bool = False, force: bool = False) -> Path:
+    """`slotfill export`: the model directory's network to `output` (default: model.onnx inside it), which
+    may replace a file only when slotfill exported it, or with `force`."""
     directory = Path(directory)
     predictor = load(directory, engine="torch")
-    return export_onnx(predictor, output or directory / storage.NETWORK, storage.sha256(directory / storage.WEIGHTS), quantize)
+    output = Path(output or directory / storage.NETWORK)
+    storage.check_output(output, force, ours=storage.is_onnx_model)
+    return export_onnx(predictor, output, storage.sha256(directory / storage.WEIGHTS), quantize)

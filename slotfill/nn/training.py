@@ -101,15 +101,17 @@ def _resumable(output: Path, config: Config, data: str, cluster: Cluster) -> dic
     return saved
 
 
-def train(config: Config, output: str | Path, resume: bool = False) -> tuple[Predictor, dict]:
+def train(config: Config, output: str | Path, resume: bool = False, force: bool = False) -> tuple[Predictor, dict]:
     """Train the configured model, keep the best model and the last epoch's checkpoint in `output`, and return
-    the model with its metrics. `resume` continues from that checkpoint. Under torchrun, every process
-    trains its share (DistributedDataParallel); rank 0 alone evaluates and writes."""
+    the model with its metrics. `resume` continues from that checkpoint. A non-empty `output` that holds no
+    slotfill model is refused unless `force` (see storage.check_output). Under torchrun, every process
+    trains its share (DistributedDataParallel); rank 0 alone checks `output`, evaluates and writes."""
     if not config.data.train:
         raise SlotfillError("no training data: set data.train in the config or with --set data.train=PATH")
     kind = device_type(config.train.device)
     cluster = join(kind)
     try:
+        cluster.from_main(lambda: storage.check_output(output, force or resume, folder=True, ours=storage.is_model))
         trained = _train(config, Path(output), resume, cluster, kind)
         cluster.wait()  # the others wait for rank 0 to write the model: tearing down gloo while it works aborted them
         return trained
