@@ -92,26 +92,26 @@ def cold_seconds(model: Path, engine: str, env: dict, runs: int) -> float:
     return statistics.median(times)
 
 
-def flops_per_token(model: Path) -> float:
-    """Multiply-adds x 2 of the network per token: word representations, recurrent layers, output layer
-    (the character CNN counted per token, an upper bound: it runs once per distinct word of a batch)."""
-    config = json.loads((model / "config.json").read_text())
-    vocab = json.loads((model / "vocab.json").read_text())
-    m = config["model"]
-    dims = {"learned": m["learned"]["dim"], "onehot": m["onehot"]["dim"], "word2vec": m["word2vec"]["dim"],
-            "hashed": m["hashed"]["dim"], "chars": m["chars"]["filters"], "bigrams": 2 * m.get("bigrams", {}).get("dim", 0)}
-    flops = 0.0
-    if "chars" in m["embeddings"]:
-        flops += 2 * m["chars"]["dim"] * m["chars"]["filters"] * m["chars"]["width"] * 8  # ~8 characters a word
-    if "hashed" in m["embeddings"]:
-        flops += m["hashed"]["dim"] * 8  # ~8 trigram vectors summed
-    gates = {"lstm": 4, "gru": 3, "rnn": 1}[m["cell"]]
-    size, hidden = sum(dims[e] for e in dict.fromkeys(m["embeddings"])), m["hidden_size"]
-    for _ in range(m["layers"]):
-        flops += 2 * 2 * gates * hidden * (size + hidden)  # two directions
-        size = 2 * hidden
-    outputs = len(vocab["tags"]) if config["task"] == "tagger" else 0
-    return flops + 2 * size * outputs
+def flops_per_token(model: Path, data: Path) -> float:
+    """The network's FLOPs per token on `data` (2 per multiply-add), read off the loaded network and the
+    feature arrays it is given: the matrix products and convolutions that PyTorch's FlopCounterMode counts
+    (word representations, output layers), plus the recurrent layers, which it does not count: 2 x their
+    weights per token (weight_ih and weight_hh, all gates, both directions)."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from slotfill.nn.batch import Batch
+    from slotfill.nn.build import network
+    from slotfill.predict import load
+
+    predictor = load(model, "torch")
+    net = network(predictor).eval()
+    features = predictor.featurizer.batch([e.tokens for e in predictor.read(predictor.config, data)])
+    tokens = int(features.lengths.sum())
+    with torch.inference_mode(), FlopCounterMode(display=False) as counter:
+        net.outputs(Batch.of(features))
+    recurrent = sum(w.numel() for name, w in net.encoder.rnn.named_parameters() if name.startswith("weight_"))
+    return counter.get_total_flops() / tokens + 2 * recurrent
 
 
 def baseline_tree(revision: str, folder: Path) -> Path:
@@ -165,7 +165,7 @@ def main() -> None:
         finally:
             if args.baseline:
                 subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(Path(tmp) / "baseline")], capture_output=True)
-    report(results, flops_per_token(args.model), args)
+    report(results, flops_per_token(args.model, args.data), args)
     if {"onnx", "torch"} <= set(args.engines):
         print(agreement(args.model, args.data))
 

@@ -94,4 +94,4 @@ class Classifier(Predictor):
         return sorted(({"label": k, "score": v} for k, v in scores.items()), key=lambda r: -r["score"]), []
 
 
-SentimentClassifier = Classifier  # the name before 0.2, kept for one release
+SentimentClassifier = Classifier  # the old name, an alias for one more release (README, Library)

@@ -249,6 +249,13 @@ def test_tagger_load_on_classifier_and_back(trained_tagger, trained_classifier):
     assert isinstance(slotfill.load(trained_classifier.directory), Classifier)
 
 
+def test_the_old_classifier_name_still_loads_classifiers(trained_classifier):
+    from slotfill.predict import SentimentClassifier
+
+    assert slotfill.SentimentClassifier is SentimentClassifier is Classifier
+    assert SentimentClassifier.load(trained_classifier.directory).classify("a wonderful film")["label"] in ("negative", "positive")
+
+
 # ---- reproducibility, interruption ---------------------------------------------------------------------
 
 
