@@ -329,3 +329,36 @@ def start_server():
     for server in started:
         if server.process.poll() is None:  # a test that failed before stopping its own
             server.stop(signal.SIGKILL)
+
+
+@pytest.fixture
+def count_epochs(monkeypatch):
+    """count_epochs(): a list that receives the label of every training epoch run from then on ("epoch 3", ...)."""
+    from slotfill.nn import trainer
+
+    def start() -> list[str]:
+        run, epoch = [], trainer.Trainer.epoch
+
+        def counted(self, label):
+            run.append(label)
+            return epoch(self, label)
+
+        monkeypatch.setattr(trainer.Trainer, "epoch", counted)
+        return run
+
+    return start
+
+
+@pytest.fixture(scope="module")
+def server(trained_tagger, trained_classifier, start_server):
+    """The session's tiny tagger (named after its directory, the default) and classifier (named `reviews`),
+    served on a loopback port once per test module."""
+    running = start_server(trained_tagger.directory, f"reviews={trained_classifier.directory}")
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def epochs_run(count_epochs) -> list[str]:
+    """The labels of the training epochs run from the test's start."""
+    return count_epochs()

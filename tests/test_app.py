@@ -86,14 +86,6 @@ class Browser:
 
 
 @pytest.fixture(scope="module")
-def server(trained_tagger, trained_classifier, start_server):
-    """The session's tiny tagger (the default model) and classifier (named `reviews`) served on a loopback port."""
-    running = start_server(trained_tagger.directory, f"reviews={trained_classifier.directory}")
-    yield running
-    running.stop()
-
-
-@pytest.fixture(scope="module")
 def page(server, tmp_path_factory):
     """(a Chromium page showing the server's page, the server)."""
     assert CHROMIUM, "chromium is not installed (.ci/run installs it: apt-get install chromium)"

@@ -52,25 +52,13 @@ def weights(directory: Path) -> dict:
     return torch.load(directory / "weights.pt", weights_only=True)
 
 
-def counting_epochs(monkeypatch) -> list[str]:
-    """The labels of the training epochs run from now on ("epoch 3", ...)."""
-    run, original = [], training.Trainer.epoch
-
-    def counted(self, label):
-        run.append(label)
-        return original(self, label)
-
-    monkeypatch.setattr(training.Trainer, "epoch", counted)
-    return run
-
-
 @pytest.mark.parametrize("schedule", ["plateau", "cosine"])
-def test_resumed_run_ends_with_the_model_of_an_uninterrupted_run(settings, flights_config, tmp_path, monkeypatch, schedule):
+def test_resumed_run_ends_with_the_model_of_an_uninterrupted_run(settings, flights_config, tmp_path, monkeypatch, schedule, count_epochs):
     config = load_config(flights_config, settings(extra=(f"train.schedule={schedule}",)))
     _, full = training.train(config, tmp_path / "full")
     interrupted(monkeypatch, config, tmp_path / "cut", at_epoch=3)
     assert torch.load(tmp_path / "cut" / CHECKPOINT, weights_only=True)["epoch"] == 2
-    run = counting_epochs(monkeypatch)
+    run = count_epochs()
     _, resumed = training.train(config, tmp_path / "cut", resume=True)
     assert run == ["epoch 3", "epoch 4"]  # it went on from the checkpoint, not from the start
     assert [e["loss"] for e in resumed["history"]["epochs"]] == [e["loss"] for e in full["history"]["epochs"]]
@@ -99,11 +87,11 @@ def test_checkpoint_is_written_every_epoch_and_loads_without_code(settings, flig
     assert all(torch.equal(value, best[k]) for k, value in state["average"].items())
 
 
-def test_resuming_a_finished_run_changes_nothing(settings, flights_config, tmp_path, monkeypatch):
+def test_resuming_a_finished_run_changes_nothing(settings, flights_config, tmp_path, monkeypatch, count_epochs):
     config = load_config(flights_config, settings(epochs=2))
     _, first = training.train(config, tmp_path / "m")
     before = weights(tmp_path / "m")
-    run = counting_epochs(monkeypatch)
+    run = count_epochs()
     _, again = training.train(config, tmp_path / "m", resume=True)
     assert run == []  # nothing left to train
     assert again["history"]["epochs"] == first["history"]["epochs"]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import httpx
-import pytest
 
 
 JSON = {"Content-Type": "application/json"}
@@ -65,13 +64,6 @@ def test_the_checker_finds_missing_undocumented_and_mistyped_fields():
     assert problems({"b": [1], "c": 2}, schema, "$", set()) == [
         "$: 'a' is missing", "$.b[]: 1 is not string", "$: 'c' is not documented"]
     assert problems({"a": True}, schema, "$", set()) == ["$.a: True is not integer"]
-
-
-@pytest.fixture(scope="module")
-def server(trained_tagger, trained_classifier, start_server):
-    running = start_server(trained_tagger.directory, f"reviews={trained_classifier.directory}")
-    yield running
-    running.stop()
 
 
 def test_every_answer_is_documented_and_every_documented_field_is_answered(server):

@@ -22,14 +22,6 @@ JSON = {"Content-Type": "application/json"}
 
 
 @pytest.fixture(scope="module")
-def server(trained_tagger, trained_classifier, start_server):
-    """The session's tiny tagger (named after its directory, the default) and classifier (named `reviews`)."""
-    running = start_server(trained_tagger.directory, f"reviews={trained_classifier.directory}")
-    yield running
-    running.stop()
-
-
-@pytest.fixture(scope="module")
 def http(server):
     with httpx.Client(base_url=server.url, timeout=30) as client:
         yield client

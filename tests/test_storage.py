@@ -85,19 +85,6 @@ def failing_writes(monkeypatch, code: int, after: int = 0) -> None:
 
 
 @pytest.fixture
-def epochs_run(monkeypatch) -> list[str]:
-    """The training epochs run from now on."""
-    run, epoch = [], training.Trainer.epoch
-
-    def counted(self, label):
-        run.append(label)
-        return epoch(self, label)
-
-    monkeypatch.setattr(training.Trainer, "epoch", counted)
-    return run
-
-
-@pytest.fixture
 def model_copy(trained_tagger, tmp_path) -> Path:
     return Path(shutil.copytree(trained_tagger.directory, tmp_path / "model"))
 
