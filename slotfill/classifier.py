@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .analysis import confusions, reliability
 from .config import Config
 from .errors import SlotfillError
 from .metrics import classification_metrics, format_classification_table
@@ -67,11 +68,21 @@ class Classifier(Predictor):
         """`classify_batch` (every class is scored, so `ranking` changes nothing)."""
         return self.classify_batch(texts)
 
-    def evaluate(self, examples: list[LabelledText]) -> dict:
-        """Accuracy, macro-F1, per-class figures and the confusion matrix."""
-        predicted = [max(s, key=s.get) for s in self.predict_tokens([e.tokens for e in examples])]
+    def evaluate(self, examples: list[LabelledText], errors: int | None = None) -> dict:
+        """Accuracy, macro-F1, per-class figures and the confusion matrix; with `errors`, also the largest
+        confusions and up to `errors` misclassified sentences ("errors") and the reliability of the
+        confidences ("reliability")."""
+        scores = self.predict_tokens([e.tokens for e in examples])
+        predicted = [max(s, key=s.get) for s in scores]
         gold = [e.label for e in examples]
-        return classification_metrics(gold, predicted, sorted(set(self.labels.itos) | set(gold)))
+        result = classification_metrics(gold, predicted, sorted(set(self.labels.itos) | set(gold)))
+        if errors is not None:
+            wrong = [i for i, (g, p) in enumerate(zip(gold, predicted)) if g != p][:errors]
+            result["errors"] = {"confusions": confusions(gold, predicted), "sentences": [
+                {"index": i, "text": " ".join(examples[i].tokens), "gold": gold[i], "predicted": predicted[i],
+                 "score": scores[i][predicted[i]]} for i in wrong]}
+            result["reliability"] = reliability([max(s.values()) for s in scores], [g == p for g, p in zip(gold, predicted)])
+        return result
 
     def format_result(self, result: dict) -> str:
         return f"{result['label']}\t{result['scores'][result['label']]:.3f}\t{result['text']}"

@@ -143,15 +143,21 @@ main.command("classify")(_applying("Classifier", DEFAULT_CLASSIFIER, "Classify T
 @click.option("--format", "data_format", default=None, help="Data format [the model's data.format].")
 @click.option("--json", "as_json", is_flag=True, help="The figures as JSON fractions.")
 @ENGINE
-def evaluate(model_dir: Path, data: Path, data_format: str | None, as_json: bool, engine: str) -> None:
+@click.option("--errors", type=click.IntRange(min=0), is_flag=False, flag_value=10, default=None, metavar="[N]",
+              help="Add the error analysis: errors by kind, the largest confusions and N sentences with errors [10].")
+def evaluate(model_dir: Path, data: Path, data_format: str | None, as_json: bool, engine: str, errors: int | None) -> None:
     """Evaluate MODEL_DIR on DATA (any supported format)."""
+    from .analysis import format_errors
     from .predict import load
 
     predictor = load(model_dir, engine)
     if data_format:
         predictor.config.data.format = data_format
-    result = predictor.evaluate(predictor.read(predictor.config, data))
-    _emit_json(result) if as_json else click.echo(predictor.format_metrics(result))
+    result = predictor.evaluate(predictor.read(predictor.config, data), errors)
+    if as_json:
+        _emit_json(result)
+    else:
+        click.echo(predictor.format_metrics(result) + ("\n\n" + format_errors(result["errors"]) if errors is not None else ""))
 
 
 @main.command()

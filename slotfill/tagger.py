@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .analysis import confusions, reliability, span_errors
 from .config import Config
 from .decode import BioDecoder
 from .features import Features
@@ -95,14 +96,26 @@ class SlotTagger(Predictor):
                 result["intent"]["ranking"] = [{"label": self.intents.itos[i], "score": float(probs[i])} for i in top]
         return result
 
-    def evaluate(self, sentences: list[TaggedSentence]) -> dict:
-        """conlleval span metrics (with intent and sentence accuracy when the model has an intent head)."""
+    def evaluate(self, sentences: list[TaggedSentence], errors: int | None = None) -> dict:
+        """conlleval span metrics (with intent and sentence accuracy when the model has an intent head); with
+        `errors`, also the error analysis ("errors", with up to `errors` sentences) and the reliability of the
+        intent confidences ("reliability")."""
         predicted = self.predict_tokens([s.tokens for s in sentences])
         gold_tags, pred_tags = [s.tags for s in sentences], [tags for tags, _ in predicted]
         if self.intents is None or not all(s.intent for s in sentences):
-            return span_metrics(gold_tags, pred_tags)
+            result = span_metrics(gold_tags, pred_tags)
+            if errors is not None:
+                result["errors"] = span_errors([s.tokens for s in sentences], gold_tags, pred_tags, errors)
+            return result
         intents = [self.intents.itos[int(probs.argmax())] for _, probs in predicted]
-        return joint_metrics(gold_tags, pred_tags, [s.intent for s in sentences], intents)
+        gold_intents = [s.intent for s in sentences]
+        result = joint_metrics(gold_tags, pred_tags, gold_intents, intents)
+        if errors is not None:
+            result["errors"] = span_errors([s.tokens for s in sentences], gold_tags, pred_tags, errors, (gold_intents, intents))
+            result["errors"]["confusions"] = confusions(gold_intents, intents)
+            result["reliability"] = reliability([float(probs.max()) for _, probs in predicted],
+                                                [g == p for g, p in zip(gold_intents, intents)])
+        return result
 
     def format_result(self, result: dict) -> str:
         lines = [result["text"]]
