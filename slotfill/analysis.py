@@ -71,6 +71,7 @@ def span_errors(tokens: list[list[str]], gold_tags: list[list[str]], pred_tags: 
         wrong_intent = intents is not None and intents[0][i] != intents[1][i]
         if len(shown) < examples and (wrong_intent or any(found[kind] for kind in KINDS[1:])):
             entry = {"index": i, "gold": marked(words, gold), "predicted": marked(words, pred),
+                     "tokens": words, "gold_tags": gold, "predicted_tags": pred,
                      "kinds": [kind for kind in KINDS[1:] if found[kind]] + (["wrong_intent"] if wrong_intent else [])}
             if wrong_intent:
                 entry["intent"] = {"gold": intents[0][i], "predicted": intents[1][i]}

@@ -175,6 +175,21 @@ def export(model_dir: Path, output: Path | None, quantize: bool, force: bool) ->
 
 @main.command()
 @click.argument("model_dir", type=click.Path(path_type=Path))
+@click.argument("data", nargs=-1)
+@click.option("--output", "-o", type=click.Path(path_type=Path), default=Path("report.html"), show_default=True)
+@click.option("--force", is_flag=True, help="Overwrite an existing --output that is not a slotfill report.")
+@ENGINE
+def report(model_dir: Path, data: tuple[str, ...], output: Path, force: bool, engine: str) -> None:
+    """Write an HTML report on MODEL_DIR: training curves, per-label figures, confusions, errors on DATA
+    (default: the model's test set) and calibration. One file, nothing loaded from the network."""
+    from .report import write
+
+    path = write(model_dir, list(data), output, engine, force)
+    click.echo(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
+
+
+@main.command()
+@click.argument("model_dir", type=click.Path(path_type=Path))
 def info(model_dir: Path) -> None:
     """Show a model's configuration, vocabulary and label sizes and parameters per layer."""
     from .config import config_to_dict

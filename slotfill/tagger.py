@@ -10,7 +10,7 @@ from .analysis import confusions, reliability, span_errors
 from .config import Config
 from .decode import BioDecoder
 from .features import Features
-from .metrics import format_span_table, joint_metrics, span_metrics
+from .metrics import classification_metrics, format_span_table, joint_metrics, span_metrics
 from .predictor import Engine, Predictor
 from .readers import TaggedSentence, read_tagged
 from .storage import Parts
@@ -113,6 +113,7 @@ class SlotTagger(Predictor):
         if errors is not None:
             result["errors"] = span_errors([s.tokens for s in sentences], gold_tags, pred_tags, errors, (gold_intents, intents))
             result["errors"]["confusions"] = confusions(gold_intents, intents)
+            result["intents"] = classification_metrics(gold_intents, intents, sorted(set(self.intents.itos) | set(gold_intents)))
             result["reliability"] = reliability([float(probs.max()) for _, probs in predicted],
                                                 [g == p for g, p in zip(gold_intents, intents)])
         return result

@@ -155,7 +155,7 @@ def _train(config: Config, output: Path, resume: bool, cluster: Cluster, kind: s
         if cluster.main and (output / storage.WEIGHTS).exists():
             log.info(f"interrupted: the best model so far is in {output}; --resume continues")
         raise
-    metrics = {"history": history, "train_seconds": round(time.perf_counter() - started, 1)}
+    metrics = {"history": history, "train_seconds": round(time.perf_counter() - started, 1), "parameters": params}
     if not cluster.main:
         return predictor, metrics
     if config.data.test:
