@@ -6,7 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .analysis import confusions, reliability
+from .analysis import confusions
+from .calibration import summary, summary_line
 from .config import Config
 from .errors import SlotfillError
 from .metrics import classification_metrics, format_classification_table
@@ -23,6 +24,7 @@ class Classifier(Predictor):
     command = "classify"
     metric = "accuracy"
     OUTPUTS = {"probabilities": {0: "batch"}}
+    CALIBRATED = "probabilities"
 
     def __init__(self, parts: Parts, backend: Engine):
         super().__init__(parts, backend)
@@ -69,26 +71,33 @@ class Classifier(Predictor):
         return self.classify_batch(texts)
 
     def evaluate(self, examples: list[LabelledText], errors: int | None = None) -> dict:
-        """Accuracy, macro-F1, per-class figures and the confusion matrix; with `errors`, also the largest
-        confusions and up to `errors` misclassified sentences ("errors") and the reliability of the
-        confidences ("reliability")."""
+        """Accuracy, macro-F1, per-class figures, the confusion matrix and the calibration of the confidences;
+        with `errors`, also the largest confusions and up to `errors` misclassified sentences ("errors")."""
         scores = self.predict_tokens([e.tokens for e in examples])
         predicted = [max(s, key=s.get) for s in scores]
         gold = [e.label for e in examples]
         result = classification_metrics(gold, predicted, sorted(set(self.labels.itos) | set(gold)))
+        result["calibration"] = summary(np.array([list(s.values()) for s in scores]), [g == p for g, p in zip(gold, predicted)],
+                                        self.parts.temperature)
         if errors is not None:
             wrong = [i for i, (g, p) in enumerate(zip(gold, predicted)) if g != p][:errors]
             result["errors"] = {"confusions": confusions(gold, predicted), "sentences": [
                 {"index": i, "text": " ".join(examples[i].tokens), "gold": gold[i], "predicted": predicted[i],
                  "score": scores[i][predicted[i]]} for i in wrong]}
-            result["reliability"] = reliability([max(s.values()) for s in scores], [g == p for g, p in zip(gold, predicted)])
         return result
+
+    def confidences(self, examples: list[LabelledText]) -> tuple[np.ndarray, np.ndarray] | None:
+        known = [e for e in examples if e.label in self.labels.stoi]
+        if not known:
+            return None
+        probabilities = np.array([list(scores.values()) for scores in self.predict_tokens([e.tokens for e in known])])
+        return probabilities, np.array(self.labels.ids(e.label for e in known))
 
     def format_result(self, result: dict) -> str:
         return f"{result['label']}\t{result['scores'][result['label']]:.3f}\t{result['text']}"
 
     def format_metrics(self, metrics: dict) -> str:
-        return format_classification_table(metrics)
+        return format_classification_table(metrics) + summary_line(metrics, "class")
 
     @staticmethod
     def summary(metrics: dict) -> str:

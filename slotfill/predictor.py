@@ -14,6 +14,7 @@ from typing import Any, ClassVar, Protocol
 import numpy as np
 
 from . import storage
+from .calibration import scale
 from .config import Config
 from .errors import SlotfillError
 from .features import Featurizer, Features
@@ -80,6 +81,7 @@ class Predictor:
     command: ClassVar[str]  # the `slotfill` command and the server endpoint that apply it
     metric: ClassVar[str]  # the dev metric that `train.metric = "auto"` keeps the best epoch by
     OUTPUTS: ClassVar[dict[str, dict[int, str]]]  # the network's outputs, with their variable axes
+    CALIBRATED: ClassVar[str]  # the output of sentence-level probabilities that the model's temperature scales
     kinds: ClassVar[dict[str, type[Predictor]]] = {}  # task -> class, filled as the task classes are defined
 
     def __init_subclass__(cls, **kwargs: Any):
@@ -141,6 +143,11 @@ class Predictor:
     def evaluate(self, examples: list) -> dict:
         raise NotImplementedError
 
+    def confidences(self, examples: list) -> tuple[np.ndarray, np.ndarray] | None:
+        """The sentence-level probabilities (N x classes, at the model's temperature) and the gold class ids
+        of labelled examples; None where the model has no sentence-level output."""
+        raise NotImplementedError
+
     def format_result(self, result: dict) -> str:
         """A result as the command prints it without --json."""
         raise NotImplementedError
@@ -173,9 +180,16 @@ class Predictor:
         for k in range(0, len(order), BATCH_SIZE):
             chunk = order[k:k + BATCH_SIZE]
             features = self.featurizer.batch([token_lists[i] for i in chunk])
-            for i, result in zip(chunk, decode(features, self.backend.run(features))):
+            for i, result in zip(chunk, decode(features, self._scores(features))):
                 results[i] = result
         return results
+
+    def _scores(self, features: Features) -> dict[str, np.ndarray]:
+        """The network's outputs, the sentence-level probabilities at the model's temperature."""
+        scores = self.backend.run(features)
+        if self.parts.temperature != 1.0 and self.CALIBRATED in scores:
+            scores[self.CALIBRATED] = scale(scores[self.CALIBRATED], self.parts.temperature)
+        return scores
 
     def _tokenized(self, texts: list[str], offsets: bool = True) -> list[list[Token]] | list[list[str]]:
         latin_in_cjk = self.config.text.latin_in_cjk

@@ -139,8 +139,8 @@ def data_section(path: str, predictor: Predictor, sentences: int) -> str:
         parts.append("<h3>Intents</h3>" if "intents" in result else "<h3>Classes</h3>")
         parts.append(classes_section(classes, "intent" if "intents" in result else "class"))
     parts.append("<h3>Errors</h3>" + errors_section(result["errors"]))
-    if "reliability" in result:
-        parts.append("<h3>Calibration</h3>" + charts.reliability_diagram(result["reliability"], "confidence of the top "
+    if "calibration" in result:
+        parts.append("<h3>Calibration</h3>" + charts.reliability_diagram(result["calibration"], "confidence of the top "
                                                                           + ("intent" if "intents" in result else "class")))
     return "".join(parts)
 

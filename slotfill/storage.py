@@ -13,7 +13,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .config import CHOICES, Config, config_from_dict, config_to_dict
@@ -23,7 +23,8 @@ from .features import Featurizer
 FILES = ("config.json", "vocab.json")  # weights.pt (torch engine) and model.onnx (ONNX engine) beside them
 WEIGHTS = "weights.pt"
 NETWORK = "model.onnx"
-WRITTEN = (*FILES, WEIGHTS, "metrics.json", NETWORK, "checkpoint.pt")  # every file training writes into a model directory
+CALIBRATION = "calibration.json"  # how the model's probabilities are scaled (absent in older models: unscaled)
+WRITTEN = (*FILES, WEIGHTS, CALIBRATION, "metrics.json", NETWORK, "checkpoint.pt")  # every file training writes into a model directory
 
 
 def _json_bytes(data: dict) -> bytes:
@@ -146,6 +147,11 @@ class Parts:
     config: Config
     featurizer: Featurizer
     labels: dict[str, list[str] | None]
+    calibration: dict = field(default_factory=dict)  # {"temperature": T} once fitted on dev data
+
+    @property
+    def temperature(self) -> float:
+        return float(self.calibration.get("temperature", 1.0))
 
     def vocab_json(self) -> dict:
         return {"featurizer": self.featurizer.to_json(), **self.labels}
@@ -157,7 +163,8 @@ def save_model(directory: str | Path, parts: Parts, weights: bytes, metrics: dic
     files training writes, is swapped into place whole; into any other, the model's files are written beside
     the files of other names, which stay as they are. A failure leaves the previous files as they were."""
     directory = Path(directory)
-    files = {"config.json": _json_bytes(config_to_dict(parts.config)), "vocab.json": _json_bytes(parts.vocab_json()), WEIGHTS: weights}
+    files = {"config.json": _json_bytes(config_to_dict(parts.config)), "vocab.json": _json_bytes(parts.vocab_json()),
+             CALIBRATION: _json_bytes(parts.calibration), WEIGHTS: weights}
     if metrics is not None:
         files["metrics.json"] = _json_bytes(metrics)
     files.update(extra or {})
@@ -257,7 +264,10 @@ def read_model(directory: str | Path) -> Parts:
     raw_config, vocab = _read_json(directory / "config.json"), _read_json(directory / "vocab.json")
     try:
         featurizer = Featurizer.from_json(vocab.pop("featurizer"))
-        return Parts(config_from_dict(raw_config), featurizer, vocab)
+        calibration = _read_json(directory / CALIBRATION) if (directory / CALIBRATION).is_file() else {}
+        if not isinstance(calibration.get("temperature", 1.0), (int, float)) or not calibration.get("temperature", 1.0) > 0:
+            raise SlotfillError(f"{CALIBRATION}: the temperature must be a positive number")
+        return Parts(config_from_dict(raw_config), featurizer, vocab, calibration)
     except (SlotfillError, KeyError, TypeError, AttributeError) as err:
         raise SlotfillError(f"corrupt model directory ({err})", directory) from None
 

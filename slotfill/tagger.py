@@ -6,7 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .analysis import confusions, reliability, span_errors
+from .analysis import confusions, span_errors
+from .calibration import summary, summary_line
 from .config import Config
 from .decode import BioDecoder
 from .features import Features
@@ -28,6 +29,7 @@ class SlotTagger(Predictor):
     command = "tag"
     metric = "f1"
     OUTPUTS = {"emissions": TOKENS, "transitions": {}, "start": {}, "end": {}, "intents": {0: "batch"}}
+    CALIBRATED = "intents"
 
     def __init__(self, parts: Parts, backend: Engine):
         super().__init__(parts, backend)
@@ -97,9 +99,9 @@ class SlotTagger(Predictor):
         return result
 
     def evaluate(self, sentences: list[TaggedSentence], errors: int | None = None) -> dict:
-        """conlleval span metrics (with intent and sentence accuracy when the model has an intent head); with
-        `errors`, also the error analysis ("errors", with up to `errors` sentences) and the reliability of the
-        intent confidences ("reliability")."""
+        """conlleval span metrics (with intent and sentence accuracy and the calibration of the intent
+        confidences when the model has an intent head); with `errors`, also the error analysis ("errors", with up
+        to `errors` sentences) and the per-intent figures ("intents")."""
         predicted = self.predict_tokens([s.tokens for s in sentences])
         gold_tags, pred_tags = [s.tags for s in sentences], [tags for tags, _ in predicted]
         if self.intents is None or not all(s.intent for s in sentences):
@@ -110,13 +112,20 @@ class SlotTagger(Predictor):
         intents = [self.intents.itos[int(probs.argmax())] for _, probs in predicted]
         gold_intents = [s.intent for s in sentences]
         result = joint_metrics(gold_tags, pred_tags, gold_intents, intents)
+        result["calibration"] = summary(np.stack([probs for _, probs in predicted]),
+                                        [g == p for g, p in zip(gold_intents, intents)], self.parts.temperature)
         if errors is not None:
             result["errors"] = span_errors([s.tokens for s in sentences], gold_tags, pred_tags, errors, (gold_intents, intents))
             result["errors"]["confusions"] = confusions(gold_intents, intents)
             result["intents"] = classification_metrics(gold_intents, intents, sorted(set(self.intents.itos) | set(gold_intents)))
-            result["reliability"] = reliability([float(probs.max()) for _, probs in predicted],
-                                                [g == p for g, p in zip(gold_intents, intents)])
         return result
+
+    def confidences(self, sentences: list[TaggedSentence]) -> tuple[np.ndarray, np.ndarray] | None:
+        known = [s for s in sentences if s.intent in (self.intents.stoi if self.intents else ())]
+        if not known:
+            return None
+        probabilities = np.stack([probs for _, probs in self.predict_tokens([s.tokens for s in known])])
+        return probabilities, np.array(self.intents.ids(s.intent for s in known))
 
     def format_result(self, result: dict) -> str:
         lines = [result["text"]]
@@ -129,7 +138,7 @@ class SlotTagger(Predictor):
         return "\n".join(lines)
 
     def format_metrics(self, metrics: dict) -> str:
-        return format_span_table(metrics)
+        return format_span_table(metrics) + summary_line(metrics, "intent")
 
     @staticmethod
     def summary(metrics: dict) -> str:

@@ -19,6 +19,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from slotfill.storage import WRITTEN
+
 # Tiny tensors and a busy 2-core machine: one intra-op thread avoids OpenMP waiting on a descheduled thread.
 torch.set_num_threads(1)
 
@@ -27,7 +29,7 @@ DATA = PROJECT / "data"
 FLIGHTS_CONFIG = PROJECT / "configs" / "flights.toml"
 SLOTFILL = Path(sys.executable).parent / "slotfill"
 
-MODEL_FILES = frozenset({"config.json", "vocab.json", "weights.pt", "model.onnx", "metrics.json", "checkpoint.pt"})
+MODEL_FILES = frozenset(WRITTEN)  # every file training writes into a model directory
 
 TAGGER_TRAIN_LINES = 400  # enough of data/flights to name boston, taipei, denver and dallas, which tests tag
 TAGGER_DEV_LINES = 20

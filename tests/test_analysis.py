@@ -64,7 +64,7 @@ def test_the_error_counts_agree_with_the_span_metrics_of_real_predictions(traine
     assert sum(n for pair, n in errors["top"]["wrong_label"] if pair.startswith("mislabelled -> ")) > c["wrong_label"] / 2
     assert len(errors["sentences"]) == 5 and all(e["gold"] != e["predicted"] for e in errors["sentences"])
     assert "]mislabelled" in errors["sentences"][0]["gold"]
-    assert 0 <= result["reliability"]["ece"] <= 1 and sum(b["count"] for b in result["reliability"]["bins"]) == len(sentences)
+    assert 0 <= result["calibration"]["ece"] <= 1 and sum(b["count"] for b in result["calibration"]["bins"]) == len(sentences)
 
 
 def test_marked_brackets_each_span_with_its_label():

@@ -3,6 +3,7 @@ several under torchrun (the loop itself is in trainer.py)."""
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import time
@@ -11,6 +12,7 @@ from pathlib import Path
 import torch
 
 from .. import storage
+from ..calibration import fit_temperature, nll
 from ..config import Config, config_to_dict
 from ..errors import SlotfillError
 from ..features import Featurizer
@@ -158,6 +160,7 @@ def _train(config: Config, output: Path, resume: bool, cluster: Cluster, kind: s
     metrics = {"history": history, "train_seconds": round(time.perf_counter() - started, 1), "parameters": params}
     if not cluster.main:
         return predictor, metrics
+    calibrate(predictor, dev_set, output, metrics)
     if config.data.test:
         metrics["test"] = predictor.evaluate(predictor.read(config, config.data.test))
         log.info(f"test {predictor.summary(metrics['test'])}")
@@ -167,6 +170,22 @@ def _train(config: Config, output: Path, resume: bool, cluster: Cluster, kind: s
 
         export_onnx(predictor, output / storage.NETWORK, storage.sha256(output / storage.WEIGHTS))
     return predictor, metrics
+
+
+def calibrate(predictor: Predictor, dev: list, output: Path, metrics: dict) -> None:
+    """Fit the temperature of the intent or class probabilities on the dev data, write it beside the model
+    (calibration.json) and record the dev NLL before and after it in `metrics`."""
+    found = predictor.confidences(dev)
+    if found is None:
+        return
+    probabilities, gold = found
+    temperature = round(fit_temperature(probabilities, gold), 4)
+    predictor.parts.calibration = {"temperature": temperature}
+    storage.write_atomic(output / storage.CALIBRATION, json.dumps(predictor.parts.calibration).encode("utf-8"))
+    metrics["calibration"] = {"temperature": temperature, "dev_nll_unscaled": round(nll(probabilities, gold), 4),
+                              "dev_nll": round(nll(probabilities, gold, temperature), 4)}
+    log.info(f"temperature {temperature:.2f} for the {predictor.CALIBRATED} on dev: NLL "
+             f"{metrics['calibration']['dev_nll_unscaled']:.4f} -> {metrics['calibration']['dev_nll']:.4f}")
 
 
 def _initialise_word2vec(predictor: Predictor, config: Config, train_set: list) -> None:
