@@ -51,6 +51,13 @@ def cases():
         yield pytest.param(tags, scale, seed, id=f"{len(tags)}tags-x{scale}-seed{seed}-{tags[0]}")
 
 
+def far_apart_cases():
+    """Scores hundreds of nats apart: the log-space recursions, where products of exponentials underflow and
+    those log-sums are recomputed term by term."""
+    for scale, seed in itertools.product([100.0, 1000.0], SEEDS):
+        yield pytest.param(TAG_SETS[2], scale, seed, id=f"far-apart-x{scale}-seed{seed}")
+
+
 def labelled_spans(tags: list[str], length: int):
     """Every (start, end, B-x I-x ... tags) a span of `length` tokens may carry."""
     for label in sorted({t[2:] for t in tags if t.startswith("B-")}):
@@ -71,10 +78,13 @@ def span_probability(tags, sequences, probabilities, start, end, ids) -> float:
     return float(probabilities[matches].sum())
 
 
-@pytest.mark.parametrize("tags, scale, seed", list(cases()))
+@pytest.mark.parametrize("tags, scale, seed", [*cases(), *far_apart_cases()])
 def test_token_marginals_match_brute_force(tags, scale, seed):
     emissions, lengths, *crf = random_case(tags, scale, seed)
-    marginals = BioDecoder(tags).lattice(emissions, lengths, *crf).marginals()
+    lattice = BioDecoder(tags).lattice(emissions, lengths, *crf)
+    # the fast scaled recursions where the scores' spread allows, else the log-space ones
+    assert (lattice.lattice.alpha_scale is not None) == (scale <= 10)
+    marginals = lattice.marginals()
     assert marginals.shape == emissions.shape
     for b, length in enumerate(lengths):
         sequences, probabilities = brute_force(tags, emissions[b], length, *crf)
@@ -86,7 +96,7 @@ def test_token_marginals_match_brute_force(tags, scale, seed):
         assert (marginals[b, length:] == 0).all()
 
 
-@pytest.mark.parametrize("tags, scale, seed", list(cases()))
+@pytest.mark.parametrize("tags, scale, seed", [*cases(), *far_apart_cases()])
 def test_span_probabilities_match_brute_force(tags, scale, seed):
     emissions, lengths, *crf = random_case(tags, scale, seed)
     lattice = BioDecoder(tags).lattice(emissions, lengths, *crf)
@@ -161,23 +171,6 @@ def test_nbest_ties():
     assert len(listed) == 5 and listed <= {tuple(s) for s in sequences.tolist()}
     lattice = decoder.lattice(emissions, lengths, np.zeros((n, n)), zeros, zeros)
     np.testing.assert_allclose(np.exp(lattice.path_log_probabilities(np.zeros(5, dtype=int), paths[0])), 1 / len(sequences))
-
-
-@pytest.mark.parametrize("scale", [100.0, 1000.0])
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_far_apart_scores_stay_exact(scale, seed):
-    """Scores hundreds of nats apart: products of exponentials underflow, and those log-sums are recomputed
-    term by term."""
-    tags = TAG_SETS[2]
-    emissions, lengths, *crf = random_case(tags, scale, seed)
-    lattice = BioDecoder(tags).lattice(emissions, lengths, *crf)
-    marginals = lattice.marginals()
-    for b, length in enumerate(lengths):
-        sequences, probabilities = brute_force(tags, emissions[b], length, *crf)
-        expected = np.zeros((length, len(tags)))
-        for t in range(length):
-            np.add.at(expected[t], sequences[:, t], probabilities)
-        np.testing.assert_allclose(marginals[b, :length], expected, atol=ATOL)
 
 
 def test_underflow_fallback_is_exercised(monkeypatch):
