@@ -114,17 +114,19 @@ class Lattice:
         batch, steps, n = self.emissions.shape
         self.weights_top = self.transitions[np.isfinite(self.transitions)].max()
         self.weights = np.exp(self.transitions - self.weights_top)  # 0 where forbidden
-        # exp(emissions - their maximum), steps first so that each step's rows are contiguous
-        self.scaled_emissions = np.exp(self.emissions.transpose(1, 0, 2) - self.emission_top)
+        # exp(emissions - their maximum) at the sentences' tokens, steps first so that each step's rows are contiguous
+        self.scaled_emissions = exp_emissions = np.empty((steps, batch, n))
         step_scale = self.weights_top + self.emission_top
         alpha, scale = np.zeros((steps, batch, n)), np.zeros((steps, batch))
         start_top = self.start[np.isfinite(self.start)].max()
-        alpha[0] = np.exp(self.start - start_top) * self.scaled_emissions[0]
-        scale[0] = start_top + self.emission_top
         for t in range(steps):
             r = self.running[t]
+            np.exp(np.subtract(self.emissions[r:, t], self.emission_top, out=exp_emissions[t, r:]), out=exp_emissions[t, r:])
             x = alpha[t, r:]
-            if t > 0:
+            if t == 0:
+                np.multiply(np.exp(self.start - start_top), exp_emissions[0], out=x)
+                scale[0] = start_top + self.emission_top
+            else:
                 product(alpha[t - 1, r:], self.weights, x)
                 x *= self.scaled_emissions[t, r:]
                 scale[t, r:] = scale[t - 1, r:] + step_scale

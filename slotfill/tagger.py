@@ -86,7 +86,7 @@ class SlotTagger(Predictor):
         paths = self.decoder.decode(*chain)
         rows = np.arange(len(lengths))
         lattice = self.decoder.lattice(*chain) if with_scores or nbest else None
-        best = self._readings(lattice, rows, paths, lengths, with_scores)
+        best = self._readings(lattice, rows, paths, lengths, with_scores, probability=False)
         alternatives: list[list[Reading]] = [[] for _ in best]
         if nbest:
             candidates, found = self.decoder.nbest(*chain, nbest)
@@ -96,13 +96,14 @@ class SlotTagger(Predictor):
         intents = scores["intents"] if "intents" in scores else [None] * len(best)
         return [Decoded(*parts) for parts in zip(best, alternatives, intents)]
 
-    def _readings(self, lattice, rows: np.ndarray, paths: np.ndarray, lengths: np.ndarray, with_scores: bool) -> list[Reading]:
+    def _readings(self, lattice, rows: np.ndarray, paths: np.ndarray, lengths: np.ndarray, with_scores: bool,
+                  probability: bool = True) -> list[Reading]:
         """The readings of `paths` (R x T tag ids) of sentences `rows`: span scores only `with_scores`, the
-        sequence's probability wherever there is a lattice."""
+        sequence's `probability` (n-best readings)."""
         itos = self.tags.itos
         tags = [[itos[t] for t in row[:n]] for row, n in zip(paths.tolist(), lengths[rows].tolist())]
         found = [spans(t) for t in tags]
-        probabilities = np.exp(lattice.path_log_probabilities(rows, paths)).tolist() if lattice else [None] * len(tags)
+        probabilities = np.exp(lattice.path_log_probabilities(rows, paths)).tolist() if probability else [None] * len(tags)
         if not with_scores:
             return [Reading(*parts, None, p) for *parts, p in zip(tags, found, probabilities)]
         owner = np.array([i for i, f in enumerate(found) for _ in f], dtype=np.int64)
