@@ -54,15 +54,18 @@ def sentences_per_second(predict, token_lists: list[list[str]], repeats: int = 5
 
 def crf_overhead(tagger, token_lists: list[list[str]]) -> float | None:
     """Tagging time with CRF decoding over the same network decoded by argmax, minus one."""
-    crf = tagger.model.crf
+    from slotfill.nn.build import network
+
+    model = network(tagger)
+    crf = model.crf
     if crf is None:
         return None
     with_crf = sentences_per_second(tagger.predict_tokens, token_lists)
-    tagger.model.crf = None
+    model.crf = None
     try:
         without = sentences_per_second(tagger.predict_tokens, token_lists)
     finally:
-        tagger.model.crf = crf
+        model.crf = crf
     return without / with_crf - 1
 
 
@@ -101,7 +104,7 @@ def run_atis(config_path: Path, seed: int, output: Path, overrides: list[str] = 
         "f1": metrics["test"]["f1"], "precision": metrics["test"]["precision"], "recall": metrics["test"]["recall"],
         "intent_accuracy": metrics["test"].get("intent_accuracy"), "sentence_accuracy": metrics["test"]["sentence_accuracy"],
         "train_seconds": wall, "epochs": len(metrics["history"]["epochs"]),
-        "parameters": sum(p.numel() for p in tagger.model.parameters()),
+        "parameters": metrics["parameters"],
         "sentences_per_second": sentences_per_second(tagger.predict_tokens, tokens),
         "crf_overhead": crf_overhead(tagger, tokens),
     }

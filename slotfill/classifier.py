@@ -66,8 +66,8 @@ class Classifier(Predictor):
             for text, scores in zip(texts, self.predict_tokens(self._tokenized(texts, offsets=False)))
         ]
 
-    def predict_batch(self, texts: list[str], ranking: int = 0) -> list[dict]:
-        """`classify_batch` (every class is scored, so `ranking` changes nothing)."""
+    def predict_batch(self, texts: list[str], ranking: int = 0, nbest: int = 0) -> list[dict]:
+        """`classify_batch` (every class is scored, so `ranking` changes nothing; there are no tags for `nbest`)."""
         return self.classify_batch(texts)
 
     def evaluate(self, examples: list[LabelledText], errors: int | None = None) -> dict:

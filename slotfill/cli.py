@@ -12,6 +12,7 @@ import click
 
 from .errors import SlotfillError
 from .server import BATCH_WAIT_MS, MAX_BATCH, MAX_CHARS, MAX_TEXTS
+from .tags import MAX_NBEST
 
 DEFAULT_TAGGER = Path("models/flights")
 DEFAULT_CLASSIFIER = Path("models/sentiment-demo")
@@ -109,13 +110,13 @@ def _emit_json(obj: dict) -> None:
     click.echo(json.dumps(obj, ensure_ascii=False))
 
 
-def _apply(kind: str, texts: tuple[str, ...], model: Path, as_json: bool, engine: str) -> None:
+def _apply(kind: str, texts: tuple[str, ...], model: Path, as_json: bool, engine: str, nbest: int = 0) -> None:
     """Load the model as the predictor class named `kind` and print its results for TEXT or stdin's lines."""
     from . import predict
 
     predictor = getattr(predict, kind).load(model, engine)
     for chunk in _sentences(texts):
-        for result in predictor.predict_batch(chunk):
+        for result in predictor.predict_batch(chunk, nbest=nbest):
             _emit_json(result) if as_json else click.echo(predictor.format_result(result))
 
 
@@ -126,14 +127,22 @@ def _applying(kind: str, default_model: Path, help: str):
     @click.option("--model", "-m", type=click.Path(path_type=Path), default=default_model, show_default=True)
     @click.option("--json", "as_json", is_flag=True, help="One JSON object per sentence.")
     @ENGINE
-    def command(texts: tuple[str, ...], model: Path, as_json: bool, engine: str) -> None:
-        _apply(kind, texts, model, as_json, engine)
+    def command(texts: tuple[str, ...], model: Path, as_json: bool, engine: str, **options) -> None:
+        _apply(kind, texts, model, as_json, engine, **options)
 
     command.__doc__ = help
     return command
 
 
-main.command("tag")(_applying("SlotTagger", DEFAULT_TAGGER, "Tag the slots in TEXT (or in each line of stdin)."))
+def _nbest_in_range(ctx: click.Context, param: click.Parameter, value: int | None) -> int:
+    if value is not None and not 1 <= value <= MAX_NBEST:
+        raise SlotfillError(f"--nbest must be from 1 to {MAX_NBEST}, not {value}")
+    return value or 0
+
+
+NBEST = click.option("--nbest", type=int, metavar="K", callback=_nbest_in_range,
+                     help=f"Also list the K most probable tag sequences (1 to {MAX_NBEST}) with their probabilities.")
+main.command("tag")(NBEST(_applying("SlotTagger", DEFAULT_TAGGER, "Tag the slots in TEXT (or in each line of stdin), each with its probability.")))
 main.command("classify")(_applying("Classifier", DEFAULT_CLASSIFIER, "Classify TEXT (or each line of stdin): the label and its probability."))
 
 

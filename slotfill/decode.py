@@ -1,9 +1,12 @@
-"""Tag ids from emission scores: BIO-constrained CRF Viterbi, vectorised over the batch (numpy, no PyTorch)."""
+"""Tag ids from emission scores: BIO-constrained CRF Viterbi, vectorised over the batch (numpy, no PyTorch);
+with the same constraints, the k best sequences and, by forward-backward (slotfill.marginals), probabilities."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from .marginals import Lattice, TokenLattice
+from .nbest import kbest
 from .tags import split_tag
 
 FORBIDDEN = -1e4
@@ -33,6 +36,7 @@ class BioDecoder:
 
     def __init__(self, tags: list[str]):
         allowed_start, allowed = bio_constraints(tags)
+        self.allowed_start, self.allowed = allowed_start, allowed
         self.start_penalty = np.where(allowed_start, 0.0, FORBIDDEN).astype(np.float32)
         self.transition_penalty = np.where(allowed, 0.0, FORBIDDEN).astype(np.float32)
         prefixes = [split_tag(t) for t in tags]
@@ -43,6 +47,9 @@ class BioDecoder:
         index = {t: i for i, t in enumerate(tags)}
         self.inside_from = np.array([position[index.get("B-" + prefixes[i][1], i)] for i in inside], dtype=np.int64)
         self.open_count = len(open_)
+        self.position = np.argsort(self.order)  # tag id -> place in the open-first order
+        inside_of = {prefixes[i][1]: i for i in inside}
+        self.continuation = np.array([inside_of.get(label, -1) if prefix != "O" else -1 for prefix, label in prefixes])
 
     def decode(self, emissions: np.ndarray, lengths: np.ndarray, transitions: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
         """Best tag ids per sentence (B x T; positions past a sentence's end repeat its last tag)."""
@@ -54,6 +61,24 @@ class BioDecoder:
         plan = (into_open, into_open.max(axis=0), transitions[self.inside_from, inside], transitions[inside, inside])
         path = _viterbi(emissions[:, :, order], lengths, start, end[order], transitions, lambda score: self._step(score, *plan))
         return order[path]
+
+    def lattice(self, emissions: np.ndarray, lengths: np.ndarray, transitions: np.ndarray, start: np.ndarray,
+                end: np.ndarray) -> BioLattice:
+        """Forward-backward over the BIO-valid sequences (the distribution `decode` takes the best of)."""
+        order = self.order
+        restricted = np.where(self.allowed, transitions, -np.inf)[order][:, order]
+        first = np.where(self.allowed_start, start, -np.inf)[order]
+        lattice = Lattice(emissions[:, :, order], lengths, restricted, first, end[order], self.open_count, self.inside_from)
+        return BioLattice(lattice, self)
+
+    def nbest(self, emissions: np.ndarray, lengths: np.ndarray, transitions: np.ndarray, start: np.ndarray,
+              end: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The k best BIO-valid sequences, best first: paths B x k x T and a B x k mask of those that exist
+        (a sentence may have fewer than k). Scored as `decode` scores, so the first is its path."""
+        paths, scores = kbest(emissions, lengths, transitions + self.transition_penalty, start + self.start_penalty, end, k)
+        steps = np.arange(1, paths.shape[2])
+        followed = self.allowed[paths[:, :, :-1], paths[:, :, 1:]] | (steps >= lengths[:, None, None])
+        return paths, np.isfinite(scores) & self.allowed_start[paths[:, :, 0]] & followed.all(axis=2)
 
     def _step(self, score, into_open, open_bound, from_b_cost, stay_cost):
         """The best score into each tag (B x n, open-first order) in about B x n x (k + 2) work.
@@ -73,6 +98,48 @@ class BioDecoder:
             open_best[rows, cols] = (score[rows] + into_open[:, cols].T).max(axis=1)
         inside_best = np.maximum(score[:, self.inside_from] + from_b_cost, score[:, self.open_count:] + stay_cost)
         return np.concatenate([open_best, inside_best], axis=1)
+
+
+class BioLattice:
+    """A `Lattice` read in tag ids: marginals and probabilities of paths and spans as the tagger asks for them."""
+
+    def __init__(self, lattice: Lattice, decoder: BioDecoder):
+        self.lattice, self.decoder = lattice, decoder
+
+    def marginals(self) -> np.ndarray:
+        """p(tag j at t): B x T x n (columns in tag-id order), rows summing to 1."""
+        return self.lattice.marginals()[:, :, self.decoder.position]
+
+    def path_log_probabilities(self, rows: np.ndarray, paths: np.ndarray) -> np.ndarray:
+        """log p(path) for each path (R x T tag ids) of sentence `rows`."""
+        return self.lattice.path_log_probabilities(rows, self.decoder.position[paths])
+
+    def span_log_probabilities(self, rows: np.ndarray, paths: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+        """log p(tokens start..end-1 carry the path's B-x I-x ... tags, and the next token is not I-x)."""
+        continuation = self.decoder.continuation[paths[np.arange(len(rows)), ends - 1]]
+        excluded = np.where(continuation >= 0, self.decoder.position[continuation], -1)
+        return self.lattice.span_log_probabilities(rows, self.decoder.position[paths], starts, ends, excluded)
+
+
+class SoftmaxDecoder:
+    """Each token's best tag, unconstrained, for a tagger without a CRF: its distribution is the product
+    of the tokens' softmax distributions, so a sequence's or a span's probability is the product of its
+    tokens' probabilities (nothing about the tokens around a span)."""
+
+    def decode(self, emissions: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        """The best tag id of each token (B x T)."""
+        return emissions.argmax(-1)
+
+    def lattice(self, emissions: np.ndarray, lengths: np.ndarray) -> TokenLattice:
+        """The tokens' log-softmax distributions."""
+        return TokenLattice(emissions, lengths)
+
+    def nbest(self, emissions: np.ndarray, lengths: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The k most probable sequences: paths B x k x T and the mask of those that exist."""
+        n = emissions.shape[2]
+        zeros = np.zeros(n, dtype=emissions.dtype)
+        paths, scores = kbest(emissions, lengths, np.zeros((n, n), dtype=emissions.dtype), zeros, zeros, k)
+        return paths, np.isfinite(scores)
 
 
 def _top(score: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

@@ -136,8 +136,9 @@ class Predictor:
         """An example's training targets as ids: arrays are per token, integers per sentence."""
         raise NotImplementedError
 
-    def predict_batch(self, texts: list[str], ranking: int = 0) -> list[dict]:
-        """The results for raw texts, as `--json` prints them (`ranking`: intents listed, where there are intents)."""
+    def predict_batch(self, texts: list[str], ranking: int = 0, nbest: int = 0) -> list[dict]:
+        """The results for raw texts, as `--json` prints them (`ranking`: intents listed, where there are intents;
+        `nbest`: the most probable tag sequences listed, where there are tags)."""
         raise NotImplementedError
 
     def evaluate(self, examples: list) -> dict:

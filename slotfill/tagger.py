@@ -3,23 +3,45 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
 from .analysis import confusions, span_errors
 from .calibration import summary, summary_line
 from .config import Config
-from .decode import BioDecoder
+from .decode import BioDecoder, SoftmaxDecoder
+from .errors import SlotfillError
 from .features import Features
 from .metrics import classification_metrics, format_span_table, joint_metrics, span_metrics
 from .predictor import Engine, Predictor
 from .readers import TaggedSentence, read_tagged
 from .storage import Parts
-from .tags import spans
+from .tags import MAX_NBEST, Span, spans
 from .text import Token
 from .vocab import Vocab
 
 TOKENS = {0: "batch", 1: "tokens"}
+CRF_SCORES = ("transitions", "start", "end")
+
+
+class Reading(NamedTuple):
+    """One tag sequence of a sentence: its tags, their spans, each span's probability and the sequence's
+    (None where not computed)."""
+
+    tags: list[str]
+    spans: list[Span]
+    scores: list[float] | None
+    probability: float | None
+
+
+class Decoded(NamedTuple):
+    """A sentence decoded: the best reading, the n best (best first; empty unless asked for) and the
+    intent probabilities (None without an intent head)."""
+
+    best: Reading
+    nbest: list[Reading]
+    intents: np.ndarray | None
 
 
 class SlotTagger(Predictor):
@@ -35,7 +57,8 @@ class SlotTagger(Predictor):
         super().__init__(parts, backend)
         self.tags = Vocab(parts.labels["tags"], specials=())
         self.intents = Vocab(parts.labels["intents"], specials=()) if parts.labels.get("intents") else None
-        self.decoder = BioDecoder(self.tags.itos)
+        crf = parts.config.model.decoder == "crf"
+        self.decoder = BioDecoder(self.tags.itos) if crf else SoftmaxDecoder()
 
     @classmethod
     def outputs(cls, parts: Parts) -> list[str]:
@@ -59,43 +82,97 @@ class SlotTagger(Predictor):
             targets["intents"] = self.intents.id(example.intent)
         return targets
 
-    def _decode(self, features: Features, scores: dict) -> list[tuple[list[str], np.ndarray | None]]:
-        if "transitions" in scores:
-            paths = self.decoder.decode(scores["emissions"], features.lengths, scores["transitions"], scores["start"], scores["end"])
-        else:
-            paths = scores["emissions"].argmax(-1)
+    def _decode(self, features: Features, scores: dict, with_scores: bool = False, nbest: int = 0) -> list[Decoded]:
+        """Viterbi (or argmax) tags; with `with_scores`, each span's probability; with `nbest`, the n best readings."""
+        lengths = features.lengths
+        chain = [scores["emissions"], lengths, *(scores[name] for name in CRF_SCORES if name in scores)]
+        paths = self.decoder.decode(*chain)
+        rows = np.arange(len(lengths))
+        lattice = self.decoder.lattice(*chain) if with_scores or nbest else None
+        best = self._readings(lattice, rows, paths, lengths, with_scores, probability=False)
+        alternatives: list[list[Reading]] = [[] for _ in best]
+        if nbest:
+            candidates, found = self.decoder.nbest(*chain, nbest)
+            owners, ranks = np.nonzero(found)
+            for owner, reading in zip(owners.tolist(), self._readings(lattice, owners, candidates[owners, ranks], lengths, with_scores)):
+                alternatives[owner].append(reading)
+        intents = scores["intents"] if "intents" in scores else [None] * len(best)
+        return [Decoded(*parts) for parts in zip(best, alternatives, intents)]
+
+    def _readings(self, lattice, rows: np.ndarray, paths: np.ndarray, lengths: np.ndarray, with_scores: bool,
+                  probability: bool = True) -> list[Reading]:
+        """The readings of `paths` (R x T tag ids) of sentences `rows`: span scores only `with_scores`, the
+        sequence's `probability` (n-best readings)."""
         itos = self.tags.itos
-        tags = [[itos[t] for t in row[:n]] for row, n in zip(paths.tolist(), features.lengths.tolist())]
-        return list(zip(tags, scores["intents"] if "intents" in scores else [None] * len(tags)))
+        tags = [[itos[t] for t in row[:n]] for row, n in zip(paths.tolist(), lengths[rows].tolist())]
+        found = [spans(t) for t in tags]
+        probabilities = np.exp(lattice.path_log_probabilities(rows, paths)).tolist() if probability else [None] * len(tags)
+        if not with_scores:
+            return [Reading(*parts, None, p) for *parts, p in zip(tags, found, probabilities)]
+        owner = np.array([i for i, f in enumerate(found) for _ in f], dtype=np.int64)
+        starts = np.array([s.start for f in found for s in f], dtype=np.int64)
+        ends = np.array([s.end for f in found for s in f], dtype=np.int64)
+        flat = np.exp(lattice.span_log_probabilities(rows[owner], paths[owner], starts, ends)).tolist() if len(owner) else []
+        bounds = np.cumsum([0] + [len(f) for f in found]).tolist()
+        return [Reading(t, f, flat[a:b], p) for t, f, a, b, p in zip(tags, found, bounds, bounds[1:], probabilities)]
 
-    def predict_tokens(self, token_lists: list[list[str]]) -> list[tuple[list[str], np.ndarray | None]]:
-        """(tags, intent probabilities or None) for each tokenized sentence."""
-        return self._predict(token_lists, self._decode)
+    def predict_tokens(self, token_lists: list[list[str]], with_scores: bool = False, nbest: int = 0) -> list[Decoded]:
+        """Each tokenized sentence decoded: the best reading (with span scores `with_scores`), the `nbest`
+        best readings, and the intent probabilities."""
+        return self._predict(token_lists, lambda features, scores: self._decode(features, scores, with_scores, nbest))
 
-    def tag(self, text: str, ranking: int = 0) -> dict:
-        """`{"text", "tokens", "tags", "slots": [{"label", "text", "start", "end"}]}` (+ "intent")."""
-        return self.tag_batch([text], ranking)[0]
+    def token_marginals(self, texts: list[str]) -> list[np.ndarray]:
+        """For each text, p(tag | token) under the model: tokens x tags (columns in `self.tags.itos` order),
+        rows summing to 1 (the CRF's forward-backward marginals, or a softmax decoder's probabilities)."""
+        tokenized = self._tokenized(texts, offsets=False)
 
-    def tag_batch(self, texts: list[str], ranking: int = 0) -> list[dict]:
-        """`tag` for each text; `ranking` > 0 adds the best `ranking` intents to each "intent"."""
+        def marginals(features: Features, scores: dict) -> list[np.ndarray]:
+            chain = [scores["emissions"], features.lengths, *(scores[name] for name in CRF_SCORES if name in scores)]
+            return [row[:n] for row, n in zip(self.decoder.lattice(*chain).marginals(), features.lengths.tolist())]
+
+        return self._predict(tokenized, marginals)
+
+    def tag(self, text: str, ranking: int = 0, nbest: int = 0, scores: bool = True) -> dict:
+        """`{"text", "tokens", "tags", "slots": [{"label", "text", "start", "end", "score"}]}` (+ "intent", "nbest")."""
+        return self.tag_batch([text], ranking, nbest, scores)[0]
+
+    def tag_batch(self, texts: list[str], ranking: int = 0, nbest: int = 0, scores: bool = True) -> list[dict]:
+        """`tag` for each text. `ranking` > 0 adds the best `ranking` intents to each "intent"; `nbest` (1 to
+        20) adds "nbest", the most probable tag sequences, best first: `{"tags", "slots", "probability"}`.
+        A slot's "score" is the probability that its tokens carry exactly its tags (the CRF's marginal,
+        the span ending there; without a CRF, the product of its tokens' probabilities); `scores=False`
+        leaves scores out, for speed."""
+        if isinstance(nbest, bool) or not isinstance(nbest, int) or not 0 <= nbest <= MAX_NBEST:
+            raise SlotfillError(f"nbest must be an integer from 1 to {MAX_NBEST} (0: none), not {nbest!r}")
         tokenized = self._tokenized(texts)
-        results = self.predict_tokens([[t.text for t in tokens] for tokens in tokenized])
-        return [self._tagged(text, tokens, tags, probs, ranking) for text, tokens, (tags, probs) in zip(texts, tokenized, results)]
+        decoded = self.predict_tokens([[t.text for t in tokens] for tokens in tokenized], scores, nbest)
+        return [self._tagged(text, tokens, d, ranking) for text, tokens, d in zip(texts, tokenized, decoded)]
 
     predict_batch = tag_batch
 
-    def _tagged(self, text: str, tokens: list[Token], tags: list[str], probs: np.ndarray | None, ranking: int) -> dict:
+    @staticmethod
+    def _slots(text: str, tokens: list[Token], reading: Reading) -> list[dict]:
         slots = []
-        for span in spans(tags):
+        for k, span in enumerate(reading.spans):
             start, end = tokens[span.start].start, tokens[span.end - 1].end
             slots.append({"label": span.label, "text": text[start:end], "start": start, "end": end})
-        result = {"text": text, "tokens": [t.text for t in tokens], "tags": tags, "slots": slots}
+            if reading.scores is not None:
+                slots[-1]["score"] = reading.scores[k]
+        return slots
+
+    def _tagged(self, text: str, tokens: list[Token], decoded: Decoded, ranking: int) -> dict:
+        result = {"text": text, "tokens": [t.text for t in tokens], "tags": decoded.best.tags,
+                  "slots": self._slots(text, tokens, decoded.best)}
+        probs = decoded.intents
         if probs is not None:
             best = int(probs.argmax())
             result["intent"] = {"label": self.intents.itos[best], "score": float(probs[best])}
             if ranking > 0:
                 top = np.argsort(-probs, kind="stable")[:ranking]
                 result["intent"]["ranking"] = [{"label": self.intents.itos[i], "score": float(probs[i])} for i in top]
+        if decoded.nbest:
+            result["nbest"] = [{"tags": r.tags, "slots": self._slots(text, tokens, r), "probability": r.probability}
+                               for r in decoded.nbest]
         return result
 
     def evaluate(self, sentences: list[TaggedSentence], errors: int | None = None) -> dict:
@@ -103,16 +180,16 @@ class SlotTagger(Predictor):
         confidences when the model has an intent head); with `errors`, also the error analysis ("errors", with up
         to `errors` sentences) and the per-intent figures ("intents")."""
         predicted = self.predict_tokens([s.tokens for s in sentences])
-        gold_tags, pred_tags = [s.tags for s in sentences], [tags for tags, _ in predicted]
+        gold_tags, pred_tags = [s.tags for s in sentences], [d.best.tags for d in predicted]
         if self.intents is None or not all(s.intent for s in sentences):
             result = span_metrics(gold_tags, pred_tags)
             if errors is not None:
                 result["errors"] = span_errors([s.tokens for s in sentences], gold_tags, pred_tags, errors)
             return result
-        intents = [self.intents.itos[int(probs.argmax())] for _, probs in predicted]
+        intents = [self.intents.itos[int(d.intents.argmax())] for d in predicted]
         gold_intents = [s.intent for s in sentences]
         result = joint_metrics(gold_tags, pred_tags, gold_intents, intents)
-        result["calibration"] = summary(np.stack([probs for _, probs in predicted]),
+        result["calibration"] = summary(np.stack([d.intents for d in predicted]),
                                         [g == p for g, p in zip(gold_intents, intents)], self.parts.temperature)
         if errors is not None:
             result["errors"] = span_errors([s.tokens for s in sentences], gold_tags, pred_tags, errors, (gold_intents, intents))
@@ -124,7 +201,7 @@ class SlotTagger(Predictor):
         known = [s for s in sentences if s.intent in (self.intents.stoi if self.intents else ())]
         if not known:
             return None
-        probabilities = np.stack([probs for _, probs in self.predict_tokens([s.tokens for s in known])])
+        probabilities = np.stack([d.intents for d in self.predict_tokens([s.tokens for s in known])])
         return probabilities, np.array(self.intents.ids(s.intent for s in known))
 
     def format_result(self, result: dict) -> str:
@@ -132,9 +209,14 @@ class SlotTagger(Predictor):
         width = max([len(s["label"]) for s in result["slots"]] + [6])
         if "intent" in result:
             lines.append(f"  {'intent':<{width}}  {result['intent']['label']} ({result['intent']['score']:.2f})")
-        lines += [f"  {s['label']:<{width}}  {s['text']}  [{s['start']}:{s['end']}]" for s in result["slots"]]
+        for s in result["slots"]:
+            lines.append(f"  {s['label']:<{width}}  {s['text']}  [{s['start']}:{s['end']}]" + (f"  {s['score']:.2f}" if "score" in s else ""))
         if not result["slots"]:
             lines.append("  (no slots)")
+        for rank, reading in enumerate(result.get("nbest", []), start=1):
+            described = " | ".join(f"{s['label']}: {s['text']}" for s in reading["slots"]) or "(no slots)"
+            p = reading["probability"]
+            lines.append(f"  #{rank}  {p:.3f}  {described}" if p >= 5e-4 else f"  #{rank}  {p:.1e}  {described}")
         return "\n".join(lines)
 
     def format_metrics(self, metrics: dict) -> str:

@@ -6,6 +6,7 @@ from functools import lru_cache
 from typing import NamedTuple
 
 OUTSIDE = "O"
+MAX_NBEST = 20  # the most tag sequences an n-best list may ask for
 _PREFIXES = {"B", "I", "E", "S"}
 
 

@@ -80,7 +80,7 @@ def test_train_with_a_config_file(runner, tagger_config_file, small_data, tmp_pa
     assert config["data"]["train"] == str(small_data.flights_train.resolve())
 
 
-def test_bigram_model_trains_tags_and_shows_its_bigrams(runner, tagger_config_file, tmp_path):
+def test_bigram_model_trains_tags_and_shows_its_bigrams(runner, tagger_config_file, tmp_path, same):
     output = tmp_path / "bigrams"
     invoke(runner, "train", tagger_config_file, "-o", output, "--set", "model.embeddings=['learned','bigrams']",
            "--set", "model.bigrams.dim=8")
@@ -92,7 +92,8 @@ def test_bigram_model_trains_tags_and_shows_its_bigrams(runner, tagger_config_fi
     onnx, torch_ = (json.loads(invoke(runner, "tag", "--json", "--engine", engine, "--model", output, "fly from denver to boston").stdout)
                     for engine in ("onnx", "torch"))
     assert onnx["tokens"] == ["fly", "from", "denver", "to", "boston"]
-    assert (onnx["tags"], onnx["slots"]) == (torch_["tags"], torch_["slots"])
+    assert onnx["tags"] == torch_["tags"]
+    same(onnx["slots"], torch_["slots"])
 
 
 def test_train_unknown_key(runner, tmp_path):
@@ -137,11 +138,33 @@ def test_tag_text_arguments(runner, trained_tagger):
     expected = trained_tagger.predictor.tag(SENTENCE)
     assert expected["slots"], "the session tagger should find slots here"
     for slot in expected["slots"]:
-        assert f"{slot['text']}  [{slot['start']}:{slot['end']}]" in out
-        assert slot["label"] in out
+        line = re.search(rf"^  {re.escape(slot['label'])} +{re.escape(slot['text'])}  \[{slot['start']}:{slot['end']}\]  (\S+)$", out, re.M)
+        assert line, out
+        assert float(line.group(1)) == pytest.approx(slot["score"], abs=0.005) and 0.0 < slot["score"] <= 1.0
 
 
-def test_tag_json(runner, trained_tagger):
+def test_tag_nbest(runner, trained_tagger):
+    result = invoke(runner, "tag", "--model", trained_tagger.directory, "--nbest", "3", SENTENCE)
+    listed = re.findall(r"^  #(\d)  (\S+)  (.*)$", result.stdout, re.M)
+    expected = trained_tagger.predictor.tag(SENTENCE, nbest=3)["nbest"]
+    assert [int(rank) for rank, _, _ in listed] == [1, 2, 3]
+    for (_, probability, slots), reading in zip(listed, expected):
+        assert float(probability) == pytest.approx(reading["probability"], rel=0.05, abs=1e-3)
+        assert slots == (" | ".join(f"{s['label']}: {s['text']}" for s in reading["slots"]) or "(no slots)")
+    as_json = json.loads(invoke(runner, "tag", "--model", trained_tagger.directory, "--nbest", "2", "--json", SENTENCE).stdout)
+    assert [r["tags"] for r in as_json["nbest"]] == [r["tags"] for r in expected[:2]]
+    assert as_json["nbest"][0]["tags"] == as_json["tags"]
+    assert 0.0 < as_json["nbest"][1]["probability"] <= as_json["nbest"][0]["probability"] <= 1.0
+
+
+@pytest.mark.parametrize("k", ["0", "21", "-3"])
+def test_tag_nbest_out_of_range(runner, trained_tagger, k):
+    result = invoke(runner, "tag", "--model", trained_tagger.directory, "--nbest", k, SENTENCE, ok=False)
+    assert_error(result, "--nbest", k)
+    assert result.stdout == ""
+
+
+def test_tag_json(runner, trained_tagger, same):
     texts = [SENTENCE, "Show me flights from  San Francisco to DALLAS", "cheapest fare to chicago"]
     result = invoke(runner, "tag", "-m", trained_tagger.directory, "--json", *texts)
     lines = result.stdout.strip().splitlines()
@@ -155,7 +178,9 @@ def test_tag_json(runner, trained_tagger):
         for slot in obj["slots"]:
             assert text[slot["start"]:slot["end"]] == slot["text"]
         expected = trained_tagger.predictor.tag(text)
-        assert obj["tags"] == expected["tags"] and obj["slots"] == expected["slots"]
+        assert obj["tags"] == expected["tags"]
+        same(obj["slots"], expected["slots"])  # ONNX (the command) and torch (the fixture): scores within 1e-5
+        assert all(0.0 < slot["score"] <= 1.0 for slot in obj["slots"])
 
 
 def test_tag_stdin(runner, trained_tagger):

@@ -95,10 +95,10 @@ def test_model_parse_has_rasas_shape(http, trained_tagger, same):
     assert parsed["intent"] == {"name": tagged["intent"]["label"], "confidence": tagged["intent"]["score"]}
     assert parsed["intent_ranking"][0] == parsed["intent"]
     assert len(parsed["entities"]) == len(tagged["slots"]) >= 2
-    assert all("score" not in slot for slot in tagged["slots"])  # slots have no score (yet): so no entity confidence
+    assert all(0 < slot["score"] <= 1 for slot in tagged["slots"])
     for entity, slot in zip(parsed["entities"], tagged["slots"]):
-        assert entity == {"entity": slot["label"], "value": slot["text"], "start": slot["start"], "end": slot["end"],
-                          "confidence_entity": None, "extractor": "slotfill"}
+        same(entity, {"entity": slot["label"], "value": slot["text"], "start": slot["start"], "end": slot["end"],
+                      "confidence_entity": slot["score"], "extractor": "slotfill"})
         assert SENTENCE[entity["start"]:entity["end"]] == entity["value"]
 
 

@@ -1,15 +1,23 @@
-"""SlotTagger (the tagger) keeps its tokenizer settings: Chinese with Latin letters one per token, saved and loaded."""
+"""SlotTagger (the tagger): its tokenizer settings saved and loaded; slot scores, token marginals and n-best lists
+checked against brute force over the engine's own scores, and the same from both engines."""
 
 # Trained with Latin letters one per token (as CAIS writes them), a model tags raw text the same way after
 # saving and loading.
 
 from __future__ import annotations
 
+import itertools
 import json
 
+import numpy as np
+import pytest
+from helpers import valid_bio
+
 from slotfill.config import load_config
-from slotfill.predict import load
+from slotfill.errors import SlotfillError
 from slotfill.nn.training import train
+from slotfill.predict import load
+from slotfill.tags import spans
 
 BLOCKS = [
     ("我要听tfboys的歌", "tfboys", "singer_name", "PlayMusic"),
@@ -45,5 +53,104 @@ def test_tokenizer_settings_saved_and_used_when_tagging(tmp_path, tiny_model):
     tagger = load(tmp_path / "model")
     result = tagger.tag("我要听tfboys的歌")
     assert result["tokens"] == list("我要听tfboys的歌")
+    score = result["slots"][0].pop("score")
     assert result["slots"] == [{"label": "singer_name", "text": "tfboys", "start": 3, "end": 9}]
+    assert 0.0 < score <= 1.0  # a tiny model, not sure of all six letters
     assert result["intent"]["label"] == "PlayMusic"
+
+
+SHORT = "fly to boston"  # three tokens: every tag sequence of the session tagger can be enumerated
+
+
+def enumerated(tagger, text: str):
+    """Every BIO-valid tag sequence of `text` (as tag strings) and its probability, from the engine's scores."""
+    tokens = text.split()
+    scores = tagger.backend.run(tagger.featurizer.batch([tokens]))
+    emissions = scores["emissions"][0].astype(np.float64)
+    transitions, start, end = (scores[name].astype(np.float64) for name in ("transitions", "start", "end"))
+    itos = tagger.tags.itos
+    sequences = [s for s in itertools.product(range(len(itos)), repeat=len(tokens)) if valid_bio([itos[i] for i in s])]
+    ids = np.array(sequences)
+    totals = start[ids[:, 0]] + end[ids[:, -1]] + emissions[np.arange(len(tokens)), ids].sum(1)
+    totals += transitions[ids[:, :-1], ids[:, 1:]].sum(1)
+    probabilities = np.exp(totals - totals.max())
+    return [[itos[i] for i in s] for s in sequences], probabilities / probabilities.sum()
+
+
+def test_slot_scores_and_nbest_match_brute_force(trained_tagger):
+    tagger = trained_tagger.predictor
+    assert "transitions" in tagger.outputs(tagger.parts)  # the session tagger has a CRF
+    sequences, probabilities = enumerated(tagger, SHORT)
+    result = tagger.tag(SHORT, nbest=5)
+    assert result["slots"], "the session tagger should find boston"
+    for slot, span in zip(result["slots"], spans(result["tags"])):
+        tags = result["tags"][span.start:span.end]
+        expected = sum(p for s, p in zip(sequences, probabilities)
+                       if s[span.start:span.end] == tags and (span.end == len(s) or s[span.end] != f"I-{span.label}"))
+        assert slot["score"] == pytest.approx(expected, abs=1e-5)
+    ranked = np.argsort(-probabilities, kind="stable")[:5]
+    assert [r["probability"] for r in result["nbest"]] == pytest.approx(probabilities[ranked].tolist(), abs=1e-5)
+    assert result["nbest"][0]["tags"] == result["tags"] and result["nbest"][0]["slots"] == result["slots"]
+    for reading in result["nbest"]:
+        assert reading["probability"] == pytest.approx(probabilities[sequences.index(reading["tags"])], abs=1e-5)
+        assert [s["label"] for s in reading["slots"]] == [span.label for span in spans(reading["tags"])]
+    marginals = tagger.token_marginals([SHORT])[0]
+    assert marginals.shape == (3, len(tagger.tags.itos))
+    expected = np.zeros_like(marginals)
+    for sequence, p in zip(sequences, probabilities):
+        expected[np.arange(3), [tagger.tags.itos.index(t) for t in sequence]] += p
+    np.testing.assert_allclose(marginals, expected, atol=1e-5)
+
+
+def test_both_engines_give_the_same_scores(trained_tagger, small_data):
+    texts = [json.loads(line)["text"] for line in small_data.flights_dev.read_text().splitlines()]
+    onnx, torch_ = load(trained_tagger.directory, "onnx"), load(trained_tagger.directory, "torch")
+    a, b = onnx.tag_batch(texts, nbest=3), torch_.tag_batch(texts, nbest=3)
+    for x, y in zip(a, b):
+        assert x["tags"] == y["tags"]
+        assert [s["score"] for s in x["slots"]] == pytest.approx([s["score"] for s in y["slots"]], abs=1e-5)
+        assert [r["tags"] for r in x["nbest"]] == [r["tags"] for r in y["nbest"]]
+        assert [r["probability"] for r in x["nbest"]] == pytest.approx([r["probability"] for r in y["nbest"]], abs=1e-5)
+    for m, n in zip(onnx.token_marginals(texts), torch_.token_marginals(texts)):
+        np.testing.assert_allclose(m, n, atol=1e-5)
+        np.testing.assert_allclose(m.sum(1), 1.0, atol=1e-9)
+
+
+def test_scores_are_consistent_and_leave_the_tags_alone(trained_tagger, small_data):
+    tagger = trained_tagger.predictor
+    texts = [json.loads(line)["text"] for line in small_data.flights_dev.read_text().splitlines()]
+    scored, plain, listed = tagger.tag_batch(texts), tagger.tag_batch(texts, scores=False), tagger.tag_batch(texts, nbest=20)
+    marginals = tagger.token_marginals(texts)
+    for x, y, z, m in zip(scored, plain, listed, marginals):
+        assert x["tags"] == y["tags"] == z["tags"] == z["nbest"][0]["tags"]
+        assert all("score" not in s for s in y["slots"]) and "nbest" not in x and "nbest" not in y
+        for slot, span in zip(x["slots"], spans(x["tags"])):
+            # the span event lies inside "its first token is B-x": never more probable than that
+            assert 0.0 < slot["score"] <= m[span.start, tagger.tags.itos.index(f"B-{span.label}")] + 1e-9
+        probabilities = [r["probability"] for r in z["nbest"]]
+        assert probabilities == sorted(probabilities, reverse=True) and sum(probabilities) <= 1 + 1e-9
+        assert len({tuple(r["tags"]) for r in z["nbest"]}) == len(z["nbest"]) == min(20, len(z["nbest"]))
+
+
+@pytest.mark.parametrize("nbest", [-1, 21, 2.5, True])
+def test_nbest_out_of_range(trained_tagger, nbest):
+    with pytest.raises(SlotfillError, match="nbest"):
+        trained_tagger.predictor.tag_batch(["fly to boston"], nbest=nbest)
+
+
+def test_softmax_decoder_scores_are_products_of_token_probabilities(tmp_path, tagged_files, flights_config, tagger_overrides):
+    train_file, dev_file = tagged_files
+    settings = tagger_overrides(train_file, dev_file, epochs=2, extra=("model.decoder='softmax'",))
+    train(load_config(flights_config, settings), tmp_path / "model")
+    tagger = load(tmp_path / "model")
+    text = "i want to fly from boston to denver"
+    result, marginals = tagger.tag(text, nbest=3), tagger.token_marginals([text])[0]
+    emissions = tagger.backend.run(tagger.featurizer.batch([text.split()]))["emissions"][0].astype(np.float64)
+    softmax = np.exp(emissions - emissions.max(1, keepdims=True))
+    np.testing.assert_allclose(marginals, softmax / softmax.sum(1, keepdims=True), atol=1e-6)
+    ids = [tagger.tags.itos.index(t) for t in result["tags"]]
+    assert ids == marginals.argmax(1).tolist()
+    for slot, span in zip(result["slots"], spans(result["tags"])):
+        assert slot["score"] == pytest.approx(np.prod(marginals[np.arange(span.start, span.end), ids[span.start:span.end]]), abs=1e-6)
+    assert result["nbest"][0]["tags"] == result["tags"]
+    assert result["nbest"][0]["probability"] == pytest.approx(np.prod(marginals[np.arange(len(ids)), ids]), abs=1e-6)

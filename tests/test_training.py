@@ -101,14 +101,15 @@ def test_evaluate_on_dev(trained_tagger, small_data):
         assert 0.0 <= scores[key] <= 1.0
 
 
-def test_save_load_tag_round_trip(trained_tagger, small_data):
+def test_save_load_tag_round_trip(trained_tagger, small_data, same):
     loaded = SlotTagger.load(trained_tagger.directory)
     assert isinstance(slotfill.load(trained_tagger.directory), SlotTagger)
     texts = TEXTS + [json.loads(line)["text"] for line in small_data.flights_dev.read_text().splitlines()]
     before = trained_tagger.predictor.tag_batch(texts)
     after = loaded.tag_batch(texts)
     for text, a, b in zip(texts, before, after):
-        assert a["tags"] == b["tags"] and a["slots"] == b["slots"] and a["tokens"] == b["tokens"]
+        assert a["tags"] == b["tags"] and a["tokens"] == b["tokens"]
+        same(a["slots"], b["slots"])  # the torch engine's span probabilities and the ONNX engine's
         assert a["intent"]["label"] == b["intent"]["label"]
         assert a["intent"]["score"] == pytest.approx(b["intent"]["score"], abs=1e-6)
         check_tagged(b, text, loaded)
@@ -117,7 +118,8 @@ def test_save_load_tag_round_trip(trained_tagger, small_data):
         assert 0.0 < b["intent"]["score"] <= 1.0
     # one sentence alone gives what it gives in a batch
     single = loaded.tag(texts[1])
-    assert single["tags"] == after[1]["tags"] and single["slots"] == after[1]["slots"]
+    assert single["tags"] == after[1]["tags"]
+    same(single["slots"], after[1]["slots"])
     assert single["tokens"][:2] == ["Show", "me"]  # original case in the output
 
 

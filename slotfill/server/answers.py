@@ -38,7 +38,7 @@ def rasa_parse(result: dict, predictor: Predictor) -> dict:
                 "value": s["text"],
                 "start": s["start"],
                 "end": s["end"],
-                "confidence_entity": None,  # slots carry no confidence score
+                "confidence_entity": s["score"],
                 "extractor": "slotfill",
             }
             for s in slots

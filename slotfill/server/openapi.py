@@ -35,7 +35,8 @@ TAGGED = {
         "tokens": {"type": "array", "items": _STR},
         "tags": {"type": "array", "items": _STR, "description": "One BIO tag per token."},
         "slots": {"type": "array", "items": {"type": "object", "properties": {
-            "label": _STR, "text": _STR, "start": _INT, "end": _INT}}},
+            "label": _STR, "text": _STR, "start": _INT, "end": _INT,
+            "score": {**_NUM, "description": "The probability that exactly these tokens carry this slot."}}}},
         "intent": {**_SCORED, "description": "Present when the model has an intent head."},
     },
     "required": ["text", "tokens", "tags", "slots"],
@@ -56,7 +57,7 @@ PARSED = {
         "intent_ranking": {"type": "array", "items": _NAMED},
         "entities": {"type": "array", "items": {"type": "object", "properties": {
             "entity": _STR, "value": _STR, "start": _INT, "end": _INT,
-            "confidence_entity": {"type": "null", "description": "Slots carry no confidence score."},
+            "confidence_entity": {**_NUM, "description": "The slot's probability (its `score` on /tag)."},
             "extractor": {"const": "slotfill"}}}},
     },
     "required": ["text", "intent", "intent_ranking", "entities"],
