@@ -4,9 +4,10 @@ overlapping slots and duplicate examples counted in one notice each."""
 from __future__ import annotations
 
 import unicodedata
+from bisect import bisect_left, bisect_right
 
 from ..tags import Span, bio_from_spans, spans
-from ..text import Token, detokenize, tokenize
+from ..text import detokenize, token_offsets
 from .base import Annotated, TaggedSentence, fail, log
 
 
@@ -16,6 +17,7 @@ def slots_to_spans(offsets: list[tuple[int, int]], slots: list[dict], length: in
     if not isinstance(slots, list):
         raise ValueError("\"slots\" must be a list of {\"start\", \"end\", \"label\"} objects")
     found = []
+    starts, ends = [s for s, _ in offsets], [e for _, e in offsets]
     for slot in slots:
         if not isinstance(slot, dict):
             raise ValueError(f"slot {slot!r} must be an object with \"start\", \"end\" and \"label\"")
@@ -24,14 +26,14 @@ def slots_to_spans(offsets: list[tuple[int, int]], slots: list[dict], length: in
             raise ValueError(f"slot {slot} needs integer \"start\", \"end\" and a \"label\"")
         if start < 0 or end > length:
             raise ValueError(f"slot {label!r} at {start}-{end} lies outside the text (0-{length})")
-        inside = [k for k, (s, e) in enumerate(offsets) if s < end and e > start]
-        if not inside:
+        first, last = bisect_right(ends, start), bisect_left(starts, end) - 1  # the tokens it touches
+        if first > last:
             raise ValueError(f"slot {label!r} at {start}-{end} covers no token")
-        for k in (inside[0], inside[-1]):
+        for k in (first, last):
             s, e = offsets[k]
             if s < start or e > end:
                 raise ValueError(f"slot {label!r} at {start}-{end} cuts through a token (the token at {s}-{e})")
-        found.append(Span(label, inside[0], inside[-1] + 1))
+        found.append(Span(label, first, last + 1))
     return found
 
 
@@ -48,19 +50,24 @@ def _inside_word(text: str, cut: int) -> bool:
     return after != "other" and (after == _kind(text[cut - 1]) or unicodedata.category(text[cut]).startswith("M"))
 
 
-def split_tokens(text: str, tokens: list[Token], cuts: set[int], anywhere: bool) -> list[Token]:
-    """`tokens` split where a slot starts or ends inside one: anywhere (`anywhere`, chunked formats) or
-    only between characters of different kinds (`2|times`, `Boston|'s`), never inside a word."""
-    inner = sorted(c for c in cuts if 0 < c < len(text) and (anywhere or not _inside_word(text, c)))
+def split_offsets(text: str, offsets: list[tuple[int, int]], cuts: set[int], anywhere: bool) -> list[tuple[int, int]]:
+    """Token `offsets` split where a slot starts or ends inside a token: anywhere (`anywhere`, chunked formats)
+    or only between characters of different kinds (`2|times`, `Boston|'s`), never inside a word."""
+    starts = [s for s, _ in offsets]
+    inner = []
+    for cut in cuts:
+        k = bisect_right(starts, cut) - 1  # the token starting at or before the cut
+        if k >= 0 and starts[k] < cut < offsets[k][1] and (anywhere or not _inside_word(text, cut)):
+            inner.append(cut)
     if not inner:
-        return tokens
-    out: list[Token] = []
-    for token in tokens:
-        start = token.start
-        for cut in (c for c in inner if token.start < c < token.end):
-            out.append(Token(text[start:cut], start, cut))
+        return offsets
+    inner.sort()
+    out: list[tuple[int, int]] = []
+    for start, end in offsets:
+        for cut in (c for c in inner if start < c < end):
+            out.append((start, cut))
             start = cut
-        out.append(Token(text[start:token.end], start, token.end) if start != token.start else token)
+        out.append((start, end))
     return out
 
 
@@ -79,17 +86,16 @@ def _first_spans(found: list[Span]) -> tuple[list[Span], int]:
 def to_sentence(item: Annotated, latin_in_cjk: str) -> tuple[TaggedSentence, int]:
     """The tagged sentence of an annotated text, and how many overlapping slots were dropped."""
     text = item.text
-    tokens = tokenize(text, lowercase=False, latin_in_cjk=latin_in_cjk)
+    offsets = token_offsets(text, latin_in_cjk)
     if item.slots and isinstance(item.slots, list):
         cuts = {s[k] for s in item.slots if isinstance(s, dict) for k in ("start", "end") if isinstance(s.get(k), int)}
-        tokens = split_tokens(text, tokens, cuts, item.chunked)
-    offsets = [(t.start, t.end) for t in tokens]
+        offsets = split_offsets(text, offsets, cuts, item.chunked)
     try:
         kept, dropped = _first_spans(slots_to_spans(offsets, item.slots, len(text)))
-        tags = bio_from_spans(len(tokens), kept)
+        tags = bio_from_spans(len(offsets), kept)
     except ValueError as err:
         raise fail(str(err), item.path, item.where) from None
-    return TaggedSentence([t.text for t in tokens], tags, item.intent, text, offsets), dropped
+    return TaggedSentence([text[s:e] for s, e in offsets], tags, item.intent, text, offsets), dropped
 
 
 def _place(item: Annotated) -> str:
@@ -106,8 +112,11 @@ class Unique:
 
     def new(self, item: Annotated) -> bool:
         """Is this the first time the example is read?"""
-        slots = item.slots if isinstance(item.slots, list) else []
-        key = (item.text, item.intent, tuple(sorted(str(sorted(s.items())) for s in slots if isinstance(s, dict))))
+        slots = [(s.get("start"), s.get("end"), s.get("label")) for s in item.slots if isinstance(s, dict)]
+        try:
+            key = (item.text, item.intent, frozenset(slots))
+        except TypeError:  # an unhashable value: its reader reports it
+            return True
         first = self.seen.setdefault(key, item)
         if first is not item:
             self.duplicates.append((item, first))
