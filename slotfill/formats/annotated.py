@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import unicodedata
 from bisect import bisect_left, bisect_right
+from collections.abc import Iterable
 
 from ..tags import Span, bio_from_spans, spans
 from ..text import detokenize, token_offsets
@@ -139,7 +140,7 @@ class Sentences:
         self.unique = Unique()
         self.overlapping, self.first_overlap = 0, None
 
-    def add(self, items: list[Annotated], unique: bool) -> None:
+    def add(self, items: Iterable[Annotated], unique: bool) -> None:
         """Append the sentences of `items`; `unique`: an example read before is read once."""
         for item in items:
             if unique and not self.unique.new(item):

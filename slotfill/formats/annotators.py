@@ -3,6 +3,7 @@ without a category) and Label Studio (a JSON list of tasks)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 from .base import Annotated, Extras, fail, json_lines, load_json, log
@@ -20,20 +21,17 @@ def _intent(value, path: Path, where) -> str | None:
     return names[0]
 
 
-def read_jsonl(path: Path, extras: Extras | None = None) -> list[Annotated]:
-    """slotfill's JSON Lines: `{"text", "slots": [{"start", "end", "label"}], "intent"?}`."""
-    found = []
+def read_jsonl(path: Path, extras: Extras | None = None) -> Iterator[Annotated]:
+    """slotfill's JSON Lines: `{"text", "slots": [{"start", "end", "label"}], "intent"?}`, line by line."""
     for i, obj in json_lines(path):
         if obj.get("intent") is not None and not isinstance(obj["intent"], str):
             raise fail("\"intent\" must be a string", path, i)
-        found.append(Annotated(obj["text"], obj.get("slots", []), obj.get("intent"), path, i))
-    return found
+        yield Annotated(obj["text"], obj.get("slots", []), obj.get("intent"), path, i)
 
 
-def read_doccano(path: Path, extras: Extras | None = None) -> list[Annotated]:
+def read_doccano(path: Path, extras: Extras | None = None) -> Iterator[Annotated]:
     """doccano JSON Lines: `{"text", "label": [[start, end, "type"], ...]}` or `{"text", "entities":
-    [{"start_offset", "end_offset", "label"}], "cats": [...]}`; a `label` list of names is the category."""
-    found = []
+    [{"start_offset", "end_offset", "label"}], "cats": [...]}`; a `label` list of names is the category; line by line."""
     for i, obj in json_lines(path):
         label, cats = obj.get("label", []), obj.get("cats")
         if isinstance(label, list) and label and all(isinstance(x, str) for x in label):
@@ -47,8 +45,7 @@ def read_doccano(path: Path, extras: Extras | None = None) -> list[Annotated]:
             slots = [{"start": s, "end": e, "label": t} for s, e, t in label]
         else:
             raise fail("\"label\" must be a list of [start, end, \"type\"]", path, i)
-        found.append(Annotated(obj["text"], slots, _intent(cats, path, i), path, i))
-    return found
+        yield Annotated(obj["text"], slots, _intent(cats, path, i), path, i)
 
 
 def labelstudio_shape(data) -> bool:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -170,6 +171,7 @@ def json_line(line: str, path: Path, i: int) -> dict:
     return obj
 
 
-def json_lines(path: Path) -> list[tuple[int, dict]]:
-    """(line number, object) for each non-blank line of a JSON Lines file."""
-    return [(i, json_line(line, path, i)) for i, line in enumerate(read_lines(path), start=1) if line.strip()]
+def json_lines(path: Path) -> Iterator[tuple[int, dict]]:
+    """(line number, object) for each non-blank line of a JSON Lines file, parsed as it is reached (so that
+    the first bad line is the one reported, whatever is wrong with it)."""
+    return ((i, json_line(line, path, i)) for i, line in enumerate(read_lines(path), start=1) if line.strip())

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from ..errors import SlotfillError
@@ -119,8 +119,8 @@ def data_name(paths: str | Path | list) -> str:
     return str(items[0]) + (f" (and {len(items) - 1} more)" if len(items) > 1 else "")
 
 
-def read_annotated(path: Path, format: str, extras: Extras, text_column: str = "text") -> list[Annotated]:
-    """The annotated texts of one file in one of the ANNOTATED formats."""
+def read_annotated(path: Path, format: str, extras: Extras, text_column: str = "text") -> Iterable[Annotated]:
+    """The annotated texts of one file in one of the ANNOTATED formats (JSON Lines ones as they are reached)."""
     if format == "rasa":
         return (read_rasa_markdown if path.suffix.lower() == ".md" else read_rasa_yaml)(path, extras)
     if format == "labelstudio":
