@@ -11,16 +11,13 @@ from pathlib import Path
 import yaml
 
 from ..errors import SlotfillError
-from ..tags import spans
-from ..text import detokenize
-from .base import Annotated, Corpus, Extras, TaggedSentence, Where, fail, log, read_lines, read_text
+from .base import Annotated, Extras, Where, fail, log, read_lines, read_text
 
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # composes nodes only: no Python objects are built
 _ENTITY = re.compile(r"\[(?P<text>[^\[\]\n]+)\](?:\((?P<short>[^()\n]*)\)|\{(?P<dict>[^{}\n]*)\})")
 MARKUP_KEYS = ("entity", "value", "role", "group")
 KINDS = ("intent", "synonym", "regex", "lookup")
 _LEADING_TABS = re.compile(r"^[ \t]*\t[ \t]*", re.MULTILINE)
-_PLAIN_LABEL = re.compile(r"[^()\[\]{}:#\s]+")
 
 
 def _label(match: re.Match, path: Path, where: Where, extras: Extras) -> str:
