@@ -11,7 +11,6 @@ from pathlib import Path
 from ..errors import SlotfillError
 from .annotators import labelstudio_shape, read_doccano, read_jsonl, read_labelstudio
 from .base import Annotated, Extras, json_line, log, read_text
-from .rasa import read_rasa_markdown, read_rasa_yaml
 from .snips import read_snips, snips_shape
 
 ANNOTATED = ("jsonl", "rasa", "snips", "doccano", "labelstudio")  # read as texts with character-offset slots
@@ -122,6 +121,8 @@ def data_name(paths: str | Path | list) -> str:
 def read_annotated(path: Path, format: str, extras: Extras, text_column: str = "text") -> Iterable[Annotated]:
     """The annotated texts of one file in one of the ANNOTATED formats (JSON Lines ones as they are reached)."""
     if format == "rasa":
+        from .rasa import read_rasa_markdown, read_rasa_yaml  # PyYAML only where Rasa data is read (not in an ONNX-only install)
+
         return (read_rasa_markdown if path.suffix.lower() == ".md" else read_rasa_yaml)(path, extras)
     if format == "labelstudio":
         return read_labelstudio(path, extras, text_column)
