@@ -35,7 +35,7 @@ class Classifier(Predictor):
         return ["probabilities"]
 
     @classmethod
-    def read(cls, config: Config, path: str | Path) -> list[LabelledText]:
+    def read(cls, config: Config, path: str | Path | list) -> list[LabelledText]:
         data = config.data
         return read_labelled(path, data.format, data.text_column, data.label_column, config.text.latin_in_cjk)
 

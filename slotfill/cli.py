@@ -148,21 +148,21 @@ main.command("classify")(_applying("Classifier", DEFAULT_CLASSIFIER, "Classify T
 
 @main.command()
 @click.argument("model_dir", type=click.Path(path_type=Path))
-@click.argument("data", type=click.Path(path_type=Path))
+@click.argument("data", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--format", "data_format", default=None, help="Data format [the model's data.format].")
 @click.option("--json", "as_json", is_flag=True, help="The figures as JSON fractions.")
 @ENGINE
 @click.option("--errors", type=click.IntRange(min=0), is_flag=False, flag_value=10, default=None, metavar="[N]",
               help="Add the error analysis: errors by kind, the largest confusions and N sentences with errors [10].")
-def evaluate(model_dir: Path, data: Path, data_format: str | None, as_json: bool, engine: str, errors: int | None) -> None:
-    """Evaluate MODEL_DIR on DATA (any supported format)."""
+def evaluate(model_dir: Path, data: tuple[Path, ...], data_format: str | None, as_json: bool, engine: str, errors: int | None) -> None:
+    """Evaluate MODEL_DIR on DATA (files or folders of data files, any supported format)."""
     from .analysis import format_errors
     from .predict import load
 
     predictor = load(model_dir, engine)
     if data_format:
         predictor.config.data.format = data_format
-    result = predictor.evaluate(predictor.read(predictor.config, data), errors)
+    result = predictor.evaluate(predictor.read(predictor.config, data[0] if len(data) == 1 else list(data)), errors)
     if as_json:
         _emit_json(result)
     else:
@@ -230,27 +230,33 @@ def info(model_dir: Path) -> None:
         click.echo(f"best dev   {h['metric']} {100 * h['best']:.2f} at epoch {h['best_epoch']}")
 
 
+WRITERS = ("jsonl", "conll", "atis", "rasa", "snips")
+
+
 @main.command()
 @click.argument("source", type=click.Path(path_type=Path))
 @click.argument("target", type=click.Path(path_type=Path))
-@click.option("--to", "to_format", type=click.Choice(["jsonl", "conll", "atis"]), required=True, help="Format of TARGET.")
-@click.option("--from", "from_format", type=click.Choice(["auto", "jsonl", "conll", "atis"]), default="auto", show_default=True,
-              help="Format of SOURCE (auto: a folder is ATIS, .jsonl/.json JSON Lines, else CoNLL).")
+@click.option("--to", "to_format", type=click.Choice(WRITERS), required=True, help="Format of TARGET.")
+@click.option("--from", "from_format", type=click.Choice(["auto", "jsonl", "conll", "atis", "rasa", "snips", "doccano", "labelstudio"]),
+              default="auto", show_default=True, help="Format of SOURCE (auto: told by each file's extension and content).")
 @click.option("--scheme", type=click.Choice(["bio", "bioes"]), default="bio", show_default=True, help="Tags written to CoNLL or ATIS.")
 @click.option("--latin-in-cjk", type=click.Choice(["word", "char"]), default="word", show_default=True,
-              help="How JSON Lines text is tokenized: Latin letters in Chinese text as words or one per token.")
+              help="How raw text is tokenized: Latin letters in Chinese text as words or one per token.")
+@click.option("--text-column", default="text", show_default=True, help="The field of a Label Studio task's data that holds the text.")
 @click.option("--force", is_flag=True, help="Overwrite an existing TARGET file, or write into a non-empty TARGET folder.")
-def convert(source: Path, target: Path, to_format: str, from_format: str, scheme: str, latin_in_cjk: str, force: bool) -> None:
-    """Convert tagged data SOURCE into TARGET: JSON Lines, CoNLL columns or an ATIS folder."""
-    from .readers import read_tagged, write_atis, write_conll, write_tagged_jsonl
+def convert(source: Path, target: Path, to_format: str, from_format: str, scheme: str, latin_in_cjk: str,
+            text_column: str, force: bool) -> None:
+    """Convert tagged data SOURCE (a file or a folder of data files) into TARGET: JSON Lines, CoNLL columns,
+    an ATIS folder, Rasa NLU YAML or a Snips dataset."""
+    from . import readers
     from .storage import check_output
 
     check_output(target, force, folder=to_format == "atis")
-    sentences = read_tagged(source, from_format, latin_in_cjk)
-    if to_format == "jsonl":
-        write_tagged_jsonl(target, sentences)
+    sentences = readers.read_tagged(source, from_format, latin_in_cjk, text_column)
+    if to_format in ("conll", "atis"):
+        getattr(readers, f"write_{to_format}")(target, sentences, scheme)
     else:
-        (write_conll if to_format == "conll" else write_atis)(target, sentences, scheme)
+        getattr(readers, "write_tagged_jsonl" if to_format == "jsonl" else f"write_{to_format}")(target, sentences)
     click.echo(f"{len(sentences)} sentences written to {target}")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import tomllib
+import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,9 +51,9 @@ PATHS = ("data.train", "data.dev", "data.test", "model.word2vec.corpus", "model.
 
 @dataclass
 class DataConfig:
-    train: str = ""
-    dev: str = ""
-    test: str = ""
+    train: str | list[str] = ""  # a file, a folder of data files, or a list of those
+    dev: str | list[str] = ""
+    test: str | list[str] = ""
     format: str = "auto"
     text_column: str = "text"
     label_column: str = "label"
@@ -171,6 +172,13 @@ def _check_value(value, hint, key: str):
     if hint is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
     origin = typing.get_origin(hint)
+    if origin is types.UnionType:
+        arms = typing.get_args(hint)
+        for arm in arms:
+            if isinstance(value, typing.get_origin(arm) or arm):
+                return _check_value(value, arm, key)
+        names = " or ".join(f"a list of {typing.get_args(a)[0].__name__}" if typing.get_origin(a) is list else a.__name__ for a in arms)
+        raise SlotfillError(f"{key} must be {names}, not {type(value).__name__} ({value!r})")
     if origin is list:
         (item,) = typing.get_args(hint)
         if not isinstance(value, list):
@@ -240,11 +248,18 @@ def _put(raw: dict, dotted: str, value) -> None:
     raw[last] = value
 
 
+def _resolved(value, base: Path):
+    """A path (or each path of a list) made absolute against `base`; other values as they are."""
+    if isinstance(value, list):
+        return [_resolved(v, base) for v in value]
+    return str((base / Path(value).expanduser()).resolve()) if isinstance(value, str) and value else value
+
+
 def _resolve_paths(raw: dict, base: Path) -> None:
     for key in PATHS:
         value = _get(raw, key)
-        if isinstance(value, str) and value:
-            _put(raw, key, str((base / Path(value).expanduser()).resolve()))
+        if value:
+            _put(raw, key, _resolved(value, base))
 
 
 def parse_override(item: str) -> tuple[str, object]:
@@ -277,8 +292,8 @@ def load_config(path: str | Path | None = None, overrides: list[str] = ()) -> Co
         key, value = parse_override(item)
         keys.append(key)
         _put(raw, key, value)
-        if key in PATHS and isinstance(value, str) and value:
-            _put(raw, key, str(Path(value).expanduser().resolve()))
+        if key in PATHS and value:
+            _put(raw, key, _resolved(value, Path.cwd()))
     try:
         return config_from_dict(raw)
     except SlotfillError as err:

@@ -123,7 +123,7 @@ class Predictor:
         raise NotImplementedError
 
     @classmethod
-    def read(cls, config: Config, path: str | Path) -> list:
+    def read(cls, config: Config, path: str | Path | list) -> list:
         """Examples of this task from a data file in the configured format."""
         raise NotImplementedError
 

@@ -5,51 +5,28 @@ from __future__ import annotations
 import csv
 import io
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import storage
 from .errors import SlotfillError
-from .tags import Span, bio_from_spans, spans, split_tag, to_bio, to_bioes
-from .text import detokenize, tokenize, words
+from .formats.annotated import Sentences, Unique, char_slots, slots_to_spans
+from .formats.annotators import read_jsonl
+from .formats.base import Annotated, Corpus, Extras, LabelledText, TaggedSentence, fail, json_line, read_lines, read_text
+from .formats.detect import ANNOTATED, TOOLS, data_files, data_name, read_annotated
+from .formats.writers import write_rasa, write_snips
+from .tags import split_tag, to_bio, to_bioes
+from .text import words
 
-TAGGED_FORMATS = ("auto", "atis", "conll", "jsonl")
-LABELLED_FORMATS = ("auto", "sst", "csv", "tsv", "jsonl")
-
-
-@dataclass
-class TaggedSentence:
-    """Tokens with BIO tags, optionally an intent and the raw text the tokens came from."""
-
-    tokens: list[str]
-    tags: list[str]
-    intent: str | None = None
-    text: str | None = None
-    offsets: list[tuple[int, int]] = field(default_factory=list)
+__all__ = ["Corpus", "LabelledText", "TaggedSentence", "read_atis", "read_conll", "read_labelled", "read_lines",
+           "read_tagged", "read_tagged_jsonl", "read_text", "slots_to_spans", "write_atis", "write_conll",
+           "write_rasa", "write_snips", "write_tagged_jsonl"]
+TAGGED_FORMATS = ("auto", "atis", "conll", "jsonl", *TOOLS)
+LABELLED_FORMATS = ("auto", "sst", "csv", "tsv", "jsonl", *TOOLS)
 
 
-@dataclass
-class LabelledText:
-    tokens: list[str]
-    label: str
-    text: str
-
-
-def read_lines(path: str | Path) -> list[str]:
-    """A UTF-8 text file's lines without line ends; errors for a missing, empty or non-UTF-8 file."""
-    path = Path(path)
-    if not path.is_file():
-        raise SlotfillError("no such file" if not path.exists() else "not a file", path)
-    data = path.read_bytes()
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        line = data[: err.start].count(b"\n") + 1
-        raise SlotfillError(f"not UTF-8 text (byte 0x{data[err.start]:02x})", path, line) from None
-    if not text.strip():
-        raise SlotfillError("file is empty", path)
-    lines = text.replace("\r\n", "\n").split("\n")  # not splitlines(): JSON text may hold U+2028
-    return lines[:-1] if lines[-1] == "" else lines
+def _known(format: str, known: tuple[str, ...], kind: str, path) -> None:
+    if format not in known:
+        raise SlotfillError(f"unknown {kind}-data format {format!r} (known: {', '.join(known)})", data_name(path))
 
 
 def _bio(tags: list[str], path: Path, line: int) -> list[str]:
@@ -62,23 +39,23 @@ def _bio(tags: list[str], path: Path, line: int) -> list[str]:
 # ---- tagged corpora -------------------------------------------------------------------------
 
 
-def tagged_format(path: Path, format: str = "auto") -> str:
-    """The format `auto` stands for: a folder is ATIS, `.jsonl`/`.json` JSON Lines, anything else CoNLL."""
-    if format == "auto":
-        return "atis" if path.is_dir() else "jsonl" if path.suffix in (".jsonl", ".json") else "conll"
-    if format not in TAGGED_FORMATS:
-        raise SlotfillError(f"unknown tagged-data format {format!r} (known: {', '.join(TAGGED_FORMATS)})", path)
-    return format
+def _tagged_legacy(path: Path) -> str:
+    return "atis" if path.is_dir() else "conll"
 
 
-def read_tagged(path: str | Path, format: str = "auto", latin_in_cjk: str = "word") -> list[TaggedSentence]:
-    """Read an ATIS folder, a CoNLL column file or JSON Lines with character-offset slots
-    (`latin_in_cjk`: how JSON Lines text is tokenized, see `text.tokenize`)."""
-    path = Path(path)
-    format = tagged_format(path, format)
-    if format == "jsonl":
-        return read_tagged_jsonl(path, latin_in_cjk)
-    return read_atis(path) if format == "atis" else read_conll(path)
+def read_tagged(path: str | Path | list, format: str = "auto", latin_in_cjk: str = "word", text_column: str = "text") -> Corpus:
+    """Read tagged data from a file, a folder of data files or a list of both: an ATIS folder, CoNLL columns,
+    JSON Lines with character-offset slots, Rasa, Snips, doccano or Label Studio (`auto`: told by each file's
+    extension and content). `latin_in_cjk`: how raw text is tokenized (see `text.tokenize`); `text_column`:
+    Label Studio's text field. The Corpus also holds the synonyms, regex and lookup entries read."""
+    _known(format, TAGGED_FORMATS, "tagged", path)
+    extras, built = Extras(), Sentences(latin_in_cjk)
+    for file, kind in data_files(path, format, _tagged_legacy):
+        if kind in ANNOTATED:
+            built.add(read_annotated(file, kind, extras, text_column), unique=kind != "jsonl")
+        else:
+            built.sentences += read_atis(file) if kind == "atis" else read_conll(file)
+    return extras.corpus(built.done(), data_name(path))
 
 
 def read_atis(folder: str | Path) -> list[TaggedSentence]:
@@ -148,62 +125,11 @@ def read_conll(path: str | Path) -> list[TaggedSentence]:
     return sentences
 
 
-def _json_object(line: str, path: Path, i: int) -> dict:
-    try:
-        obj = json.loads(line)
-    except json.JSONDecodeError as err:
-        raise SlotfillError(f"invalid JSON ({err.msg})", path, i) from None
-    if not isinstance(obj, dict):
-        raise SlotfillError("expected a JSON object", path, i)
-    if not isinstance(obj.get("text"), str) or not obj["text"].strip():
-        raise SlotfillError("missing or empty \"text\"", path, i)
-    return obj
-
-
-def slots_to_spans(offsets: list[tuple[int, int]], slots: list[dict], length: int) -> list[Span]:
-    """Character-offset slots of a text of `length` characters as token spans; raises ValueError
-    when a slot cuts a token or lies outside the text."""
-    if not isinstance(slots, list):
-        raise ValueError("\"slots\" must be a list of {\"start\", \"end\", \"label\"} objects")
-    found = []
-    for slot in slots:
-        if not isinstance(slot, dict):
-            raise ValueError(f"slot {slot!r} must be an object with \"start\", \"end\" and \"label\"")
-        start, end, label = slot.get("start"), slot.get("end"), slot.get("label")
-        if not (isinstance(start, int) and isinstance(end, int) and isinstance(label, str) and label):
-            raise ValueError(f"slot {slot} needs integer \"start\", \"end\" and a \"label\"")
-        if start < 0 or end > length:
-            raise ValueError(f"slot {label!r} at {start}-{end} lies outside the text (0-{length})")
-        inside = [k for k, (s, e) in enumerate(offsets) if s < end and e > start]
-        if not inside:
-            raise ValueError(f"slot {label!r} at {start}-{end} covers no token")
-        for k in (inside[0], inside[-1]):
-            s, e = offsets[k]
-            if s < start or e > end:
-                raise ValueError(f"slot {label!r} at {start}-{end} cuts through a token (the token at {s}-{e})")
-        found.append(Span(label, inside[0], inside[-1] + 1))
-    return found
-
-
 def read_tagged_jsonl(path: str | Path, latin_in_cjk: str = "word") -> list[TaggedSentence]:
     """JSON Lines: `{"text", "slots": [{"start", "end", "label"}], "intent"?}` (offsets into text)."""
-    path = Path(path)
-    sentences = []
-    for i, line in enumerate(read_lines(path), start=1):
-        if not line.strip():
-            continue
-        obj = _json_object(line, path, i)
-        tokens = tokenize(obj["text"], lowercase=False, latin_in_cjk=latin_in_cjk)
-        offsets = [(t.start, t.end) for t in tokens]
-        try:
-            tags = bio_from_spans(len(tokens), slots_to_spans(offsets, obj.get("slots", []), len(obj["text"])))
-        except ValueError as err:
-            raise SlotfillError(str(err), path, i) from None
-        intent = obj.get("intent")
-        if intent is not None and not isinstance(intent, str):
-            raise SlotfillError("\"intent\" must be a string", path, i)
-        sentences.append(TaggedSentence([t.text for t in tokens], tags, intent, obj["text"], offsets))
-    return sentences
+    built = Sentences(latin_in_cjk)
+    built.add(read_jsonl(Path(path)), unique=False)
+    return built.done()
 
 
 SCHEMES = {"bio": to_bio, "bioes": to_bioes}
@@ -241,10 +167,8 @@ def write_tagged_jsonl(path: str | Path, sentences: list[TaggedSentence]) -> Non
     are written with `text.detokenize`."""
     lines = []
     for s in sentences:
-        text, offsets = (s.text, s.offsets) if s.text is not None else detokenize(s.tokens)
-        slots = [{"start": offsets[span.start][0], "end": offsets[span.end - 1][1], "label": span.label}
-                 for span in spans(s.tags)]
-        obj = {"text": text, "slots": slots}
+        text, slots = char_slots(s)
+        obj = {"text": text, "slots": [{"start": start, "end": end, "label": label} for start, end, label in slots]}
         if s.intent:
             obj["intent"] = s.intent
         lines.append(json.dumps(obj, ensure_ascii=False) + "\n")
@@ -254,21 +178,36 @@ def write_tagged_jsonl(path: str | Path, sentences: list[TaggedSentence]) -> Non
 # ---- labelled sentences -------------------------------------------------------------------
 
 
+def _labelled_legacy(path: Path) -> str:
+    return {".csv": "csv", ".tsv": "tsv"}.get(path.suffix.lower(), "sst")
+
+
 def read_labelled(
-    path: str | Path, format: str = "auto", text_column: str = "text", label_column: str = "label",
+    path: str | Path | list, format: str = "auto", text_column: str = "text", label_column: str = "label",
     latin_in_cjk: str = "word",
-) -> list[LabelledText]:
-    """Read SST lines (`LABEL sentence`), CSV/TSV with a header, or JSON Lines `{"text", "label"}`."""
-    path = Path(path)
-    if format == "auto":
-        format = {".jsonl": "jsonl", ".json": "jsonl", ".csv": "csv", ".tsv": "tsv"}.get(path.suffix, "sst")
-    if format == "sst":
-        return _read_sst(path)
-    if format in ("csv", "tsv"):
-        return _read_table(path, "," if format == "csv" else "\t", text_column, label_column, latin_in_cjk)
-    if format == "jsonl":
-        return _read_labelled_jsonl(path, latin_in_cjk)
-    raise SlotfillError(f"unknown labelled-data format {format!r} (known: {', '.join(LABELLED_FORMATS)})", path)
+) -> Corpus:
+    """Read SST lines (`LABEL sentence`), CSV/TSV with a header, JSON Lines `{"text", "label"}`, or the intents
+    of Rasa, Snips, doccano (its category) or Label Studio (its choice) as labels; from a file, a folder or a list."""
+    _known(format, LABELLED_FORMATS, "labelled", path)
+    extras, unique, examples = Extras(), Unique(), []
+    for file, kind in data_files(path, format, _labelled_legacy):
+        if kind in TOOLS:
+            examples += [_intent_label(a, latin_in_cjk) for a in read_annotated(file, kind, extras, text_column) if unique.new(a)]
+        elif kind == "sst":
+            examples += _read_sst(file)
+        elif kind in ("csv", "tsv"):
+            examples += _read_table(file, "," if kind == "csv" else "\t", text_column, label_column, latin_in_cjk)
+        else:
+            examples += _read_labelled_jsonl(file, latin_in_cjk)
+    unique.notice()
+    return extras.corpus(examples, data_name(path))
+
+
+def _intent_label(item: Annotated, latin_in_cjk: str) -> LabelledText:
+    """An annotated text's intent as its label."""
+    if not item.intent:
+        raise fail("no intent or category: a classifier needs one label for each sentence", item.path, item.where)
+    return LabelledText(words(item.text, latin_in_cjk), item.intent, item.text)
 
 
 def _labelled(text: str, label: str, path: Path, i: int, latin_in_cjk: str | None = None) -> LabelledText:
@@ -314,7 +253,7 @@ def _read_labelled_jsonl(path: Path, latin_in_cjk: str) -> list[LabelledText]:
     for i, line in enumerate(read_lines(path), start=1):
         if not line.strip():
             continue
-        obj = _json_object(line, path, i)
+        obj = json_line(line, path, i)
         if not isinstance(obj.get("label"), (str, int)) or isinstance(obj.get("label"), bool):
             raise SlotfillError("missing \"label\" (a string or an integer)", path, i)
         examples.append(_labelled(obj["text"], str(obj["label"]), path, i, latin_in_cjk))

@@ -66,8 +66,8 @@ class SlotTagger(Predictor):
         return ["emissions", *crf, *(["intents"] if parts.labels.get("intents") else [])]
 
     @classmethod
-    def read(cls, config: Config, path: str | Path) -> list[TaggedSentence]:
-        return read_tagged(path, config.data.format, config.text.latin_in_cjk)
+    def read(cls, config: Config, path: str | Path | list) -> list[TaggedSentence]:
+        return read_tagged(path, config.data.format, config.text.latin_in_cjk, config.data.text_column)
 
     @classmethod
     def label_lists(cls, config: Config, examples: list[TaggedSentence]) -> dict[str, list[str] | None]:

@@ -419,10 +419,13 @@ def test_jsonl_slot_missing_fields(tmp_path, slot):
     assert "needs integer" in message
 
 
-def test_jsonl_overlapping_slots(tmp_path):
-    slots = [{"start": 0, "end": 9, "label": "a"}, {"start": 3, "end": 9, "label": "b"}]
-    path, message = jsonl_error(tmp_path, json.dumps({"text": "to boston", "slots": slots}))
-    assert message.startswith(f"{path}:2: ") and "overlaps" in message
+def test_jsonl_overlapping_slots_keep_the_first_with_one_notice(tmp_path, caplog):
+    # BIO holds one slot per token: the slot starting first is kept, and one notice counts those dropped
+    slots = [{"start": 3, "end": 9, "label": "b"}, {"start": 0, "end": 9, "label": "a"}]
+    path = jsonl(tmp_path / "a.jsonl", {"text": "to boston", "slots": slots}, {"text": "to boston", "slots": slots})
+    assert [s.tags for s in read_tagged(path)] == [["B-a", "I-a"]] * 2
+    assert [r.getMessage() for r in caplog.records] == [
+        f"notice: {path}:1: 2 overlapping slot(s) dropped in all, as BIO tags hold one slot per token (the slot starting first is kept)"]
 
 
 def test_jsonl_intent_not_a_string(tmp_path):
@@ -443,7 +446,7 @@ def test_jsonl_slots_of_the_wrong_type(tmp_path, slots):
 def test_jsonl_not_utf8(tmp_path):
     path = tmp_path / "bad.jsonl"
     path.write_bytes(b'{"text": "ok"}\n{"text": "z\xfcrich"}\n')
-    assert error(read_tagged, path).startswith(f"{path}:2: not UTF-8 text (byte 0xfc)")
+    assert error(read_tagged, path) == f"{path}:2: not UTF-8 text (byte 0xfc at byte offset 26)"
 
 
 def test_jsonl_empty_file(tmp_path):
