@@ -23,6 +23,7 @@ class MicroBatcher:
         self.batches = self.texts = 0
         self._pending: deque[tuple[list[str], asyncio.Future, float]] = deque()
         self._size = 0
+        self._busy = False  # a batch in the model
         self._arrived: asyncio.Event | None = None
         self._full: asyncio.Event | None = None
         self._worker: asyncio.Task | None = None
@@ -45,6 +46,12 @@ class MicroBatcher:
         self._pending.clear()
         if self._executor is not None:
             self._executor.shutdown(wait=True)
+
+    async def drain(self) -> None:
+        """Stop once every request queued so far has its answer (the old model's batcher, after a reload)."""
+        while self._pending or self._busy:
+            await asyncio.sleep(0.005)
+        await self.stop()
 
     def submit(self, texts: list[str]) -> asyncio.Future:
         """A future for the results of `texts`, in order; a SlotfillError names the request's own sentence."""
@@ -83,7 +90,11 @@ class MicroBatcher:
             batch = [item for item in self._take() if not item[1].done()]  # skip clients that went away
             if not batch:
                 continue
-            outcomes = await loop.run_in_executor(self._executor, self._predict_all, [texts for texts, _, _ in batch])
+            self._busy = True
+            try:
+                outcomes = await loop.run_in_executor(self._executor, self._predict_all, [texts for texts, _, _ in batch])
+            finally:
+                self._busy = False
             self.batches += 1
             self.texts += sum(len(texts) for texts, _, _ in batch)
             for (_, future, _), outcome in zip(batch, outcomes):
