@@ -143,21 +143,25 @@ class Client:
 
     async def slow(self) -> None:
         """A good request on a new connection, its body in four parts 50 ms apart."""
+        request = self.good_request()
+        cut = request.index(b"\r\n\r\n") + 4
+        body = request[cut:]
+        await self.fresh("slow", [request[:cut], *(body[k * len(body) // 4:(k + 1) * len(body) // 4] for k in range(4))],
+                         0.05, 200)
+
+    async def fresh(self, kind: str, parts: list[bytes], pause: float, expected: int) -> None:
+        """`parts` of a request on a new connection, `pause` seconds apart; the answer's status must be `expected`."""
         reader, writer = await asyncio.open_connection(HOST, self.port)
         try:
-            request = self.good_request()
-            cut = request.index(b"\r\n\r\n") + 4
-            body = request[cut:]
-            writer.write(request[:cut])
-            for k in range(4):
-                await asyncio.sleep(0.05)
-                writer.write(body[k * len(body) // 4:(k + 1) * len(body) // 4])
+            for k, part in enumerate(parts):
+                await asyncio.sleep(pause if k else 0)
+                writer.write(part)
             status, _, _ = await read_response(reader)
         finally:
             writer.close()
-        self.soak.count("slow", "200" if status == 200 else "failed")
-        if status != 200:
-            self.soak.errors["slow", f"status {status}"] += 1
+        self.soak.count(kind, str(status) if status == expected else "failed")
+        if status != expected:
+            self.soak.errors[kind, f"status {status}, not {expected}"] += 1
 
     async def hang_up(self) -> None:
         """A new connection that sends part of a request (or all of it) and goes away without reading the answer."""
@@ -171,18 +175,10 @@ class Client:
 
     async def oversized(self) -> None:
         """A body past the limit, sent in full (or only announced, every other time): 413."""
-        reader, writer = await asyncio.open_connection(HOST, self.port)
-        try:
-            announced = self.rng.random() < 0.5
-            size = 10**12 if announced else MAX_BODY + 1000
-            head = http("/tag", b"", {**self.auth, "Content-Length": str(size)})
-            writer.write(head if announced else head + b'{"text": "' + b"a" * (size - 12) + b'"}')
-            status, _, _ = await read_response(reader)
-        finally:
-            writer.close()
-        self.soak.count("oversized", "413" if status == 413 else "not 413")
-        if status != 413:
-            self.soak.errors["oversized", f"status {status}"] += 1
+        announced = self.rng.random() < 0.5
+        size = 10**12 if announced else MAX_BODY + 1000
+        head = http("/tag", b"", {**self.auth, "Content-Length": str(size)})
+        await self.fresh("oversized", [head if announced else head + b'{"text": "' + b"a" * (size - 12) + b'"}'], 0, 413)
 
 
 async def reloads(port: int, name: str, token: str, every: float, until: float, server, soak: Soak) -> None:

@@ -316,6 +316,15 @@ def _start_server(*args, env: dict[str, str] | None = None) -> RunningServer:
             time.sleep(0.05)
 
 
+@pytest.fixture(scope="module")
+def http(server):
+    """An httpx.Client on the test module's own `server` fixture (a RunningServer)."""
+    import httpx
+
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+        yield client
+
+
 @pytest.fixture(scope="session")
 def start_server():
     """start_server(*args, env=None): `slotfill serve ARGS --port 0` in a subprocess, returned (a RunningServer)

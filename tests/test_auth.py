@@ -26,12 +26,6 @@ def server(trained_tagger, trained_classifier, start_server):
     running.stop()
 
 
-@pytest.fixture(scope="module")
-def http(server):
-    with httpx.Client(base_url=server.url, timeout=30) as client:
-        yield client
-
-
 def rasa_interpreter_request(http: httpx.Client, token: str | None) -> httpx.Response:
     """What Rasa's RasaNLUHttpInterpreter sends: aiohttp's `session.post(url + "/model/parse", json=params)` with
     params {"token": endpoint token or None, "text": ..., "message_id": None}."""

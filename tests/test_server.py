@@ -29,12 +29,6 @@ def server(trained_tagger, trained_classifier, start_server):
     running.stop()
 
 
-@pytest.fixture(scope="module")
-def http(server):
-    with httpx.Client(base_url=server.url, timeout=30) as client:
-        yield client
-
-
 def post(http, path: str, body) -> httpx.Response:
     return http.post(path, content=json.dumps(body), headers=JSON)
 

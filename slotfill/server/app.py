@@ -27,7 +27,7 @@ from . import BATCH_WAIT_MS, MAX_BATCH, openapi
 from .answers import error, json_response, model_health, plain, rasa_parse
 from .auth import Auth, presented
 from .batching import MicroBatcher
-from .reload import Reloader, Reloading
+from .reload import Reloader, Reloading, release_memory
 from .requests import BadRequest, Limits, has_body, read_body, texts_of
 
 RANKING = 10  # intents listed in /model/parse's intent_ranking, as Rasa lists them
@@ -86,6 +86,8 @@ class Api:
     async def _retire(old: Served, new: Served) -> None:
         await old.batcher.drain()
         new.before = [old.before[0] + old.batcher.batches, old.before[1] + old.batcher.texts]
+        del old  # the last reference: the old model is freed here
+        await asyncio.to_thread(release_memory)
 
     async def body(self, request: Request, required: bool = True) -> dict:
         """The request's JSON object (`{}` if not `required` and none was sent), once its token is right."""

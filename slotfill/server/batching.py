@@ -11,6 +11,16 @@ from concurrent.futures import ThreadPoolExecutor
 from ..errors import SlotfillError
 
 
+async def cancel(task: asyncio.Task | None) -> None:
+    """Cancel `task` (if any) and wait until it has stopped."""
+    if task is not None:
+        task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError:
+            pass
+
+
 class MicroBatcher:
     """Queues lists of texts; one worker runs `predict` (texts -> results) on up to `max_batch` texts at a time.
 
@@ -35,17 +45,15 @@ class MicroBatcher:
         self._worker = asyncio.get_running_loop().create_task(self._run())
 
     async def stop(self) -> None:
-        if self._worker is not None:
-            self._worker.cancel()
-            try:
-                await self._worker
-            except asyncio.CancelledError:
-                pass
+        await cancel(self._worker)
         for _, future, _ in self._pending:
             future.cancel()
         self._pending.clear()
         if self._executor is not None:
             self._executor.shutdown(wait=True)
+        # no cycle through the stopped task: a replaced model is freed at once, not at the next full collection
+        # (never, for one made before the server's gc.freeze())
+        self._worker = self._executor = None
 
     async def drain(self) -> None:
         """Stop once every request queued so far has its answer (the old model's batcher, after a reload)."""
