@@ -288,7 +288,7 @@ def serve(models, host, port, engine, batch_wait_ms, max_batch, max_texts, max_c
         raise SlotfillError("--token (or SLOTFILL_TOKEN) is empty: give a token, or leave it out to serve without one")
     from .server.requests import Limits
     from .server.runner import Options, model_specs
-    from .server.runner import serve as run
+    from .server.workers import serve as run
 
     options = Options(model_specs(models), engine, threads, Limits(max_texts, max_chars), max_batch, batch_wait_ms,
                       token, allow_reload, workers)

@@ -132,23 +132,3 @@ def loopback(sock: socket.socket) -> bool:
         return ipaddress.ip_address(sock.getsockname()[0]).is_loopback
     except ValueError:  # an IPv6 address with a zone: a link, not loopback
         return False
-
-
-def serve(options: Options, host: str, port: int, announce: Callable[[str, str], None], warn: Callable[[str], None]) -> None:
-    """Listen on host:port (0: any free port), load the models in each of `options.workers` processes, call
-    `announce(url, models)`, serve until SIGINT or SIGTERM. `warn`: a line on a server open to others."""
-    sock = listen(host, port)
-    signal.signal(signal.SIGHUP, signal.SIG_IGN)  # until the server listens for it: the models loading are the newest
-    bound = sock.getsockname()[1]
-    if not options.token and not loopback(sock):
-        warn(f"{host}:{bound} is open to other machines and there is no --token: anyone who can reach it can use it")
-    shown = f"[{host}]" if ":" in host else host
-    url = f"http://{shown}:{bound}/"
-    if options.workers > 1:
-        from .workers import Supervisor
-
-        Supervisor(options, sock).run(lambda models: announce(url, models))
-        return
-    app = build(options, Generations(len(options.models), 1))
-    announce(url, describe(app))
-    run_app(app, sock)

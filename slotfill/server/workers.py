@@ -1,4 +1,5 @@
-"""`slotfill serve --workers N`: N processes serving one listening socket, each with its own models.
+"""Running `slotfill serve` (`serve`): in this process, or with `--workers N` in N processes serving one listening
+socket, each with its own models.
 
 The parent binds the socket, starts the workers (spawned: each imports and loads the models itself), announces
 the server once every worker has its models, and then only supervises: it passes SIGHUP on to each worker,
@@ -21,7 +22,7 @@ from multiprocessing.connection import Connection, wait
 
 from ..errors import SlotfillError
 from .reload import Generations
-from .runner import GRACE, Options, build, describe, run_app
+from .runner import GRACE, Options, build, describe, listen, loopback, run_app
 
 SPAWN = multiprocessing.get_context("spawn")
 RESTART_AFTER = 2.0  # seconds between starts of a worker that keeps dying
@@ -159,3 +160,21 @@ class Supervisor:
         for receive in self.starting.values():
             receive.close()
         return "; ".join(problems) or None
+
+
+def serve(options: Options, host: str, port: int, announce: Callable[[str, str], None], warn: Callable[[str], None]) -> None:
+    """Listen on host:port (0: any free port), load the models in each of `options.workers` processes, call
+    `announce(url, models)`, serve until SIGINT or SIGTERM. `warn`: a line on a server open to others."""
+    sock = listen(host, port)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)  # until the server listens for it: the models loading are the newest
+    bound = sock.getsockname()[1]
+    if not options.token and not loopback(sock):
+        warn(f"{host}:{bound} is open to other machines and there is no --token: anyone who can reach it can use it")
+    shown = f"[{host}]" if ":" in host else host
+    url = f"http://{shown}:{bound}/"
+    if options.workers > 1:
+        Supervisor(options, sock).run(lambda models: announce(url, models))
+        return
+    app = build(options, Generations(len(options.models), 1))
+    announce(url, describe(app))
+    run_app(app, sock)
