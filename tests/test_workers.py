@@ -146,6 +146,16 @@ def test_workers_share_the_port_and_stop_together(trained_tagger, start_server, 
             os.kill(pid, 0)
 
 
+def test_a_model_that_does_not_load_stops_the_workers_at_start(tmp_path, run_slotfill):
+    """With workers, the same one-line error as `slotfill tag` gives, and no process left behind."""
+    missing = tmp_path / "missing"
+    served = run_slotfill("serve", missing, "--workers", "2", "--port", "0")
+    tagged = run_slotfill("tag", "--model", missing, "fly to boston")
+    assert served.returncode == tagged.returncode == 1
+    assert served.stderr == tagged.stderr and len(served.stderr.splitlines()) == 1
+    assert served.stdout == b""
+
+
 def test_a_worker_that_dies_is_replaced(trained_tagger, start_server):
     running = start_server(trained_tagger.directory, "--workers", "2")
     first = set(every_worker(running.url, 2))

@@ -124,7 +124,8 @@ def run_app(app: FastAPI, sock: socket.socket, stop_signals: tuple[int, ...] = S
     # which otherwise walked ~200,000 objects and stalled every request for 0.2 s every few seconds.
     gc.collect()
     gc.freeze()
-    _Server(config, stop_signals, app.state.api.reloader.hang_up).run(sockets=[sock])
+    reloader = app.state.api.reloader
+    _Server(config, stop_signals, reloader.hang_up if reloader else lambda: None).run(sockets=[sock])
 
 
 def loopback(sock: socket.socket) -> bool:
