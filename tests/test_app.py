@@ -197,7 +197,8 @@ def guarded_page(trained_tagger, start_server, tmp_path_factory):
 
 
 def use_token(browser: Browser, token: str) -> None:
-    browser.wait_for("!document.getElementById('auth').hidden")
+    browser.wait_for("document.readyState === 'complete' && document.getElementById('auth') && "
+                     "!document.getElementById('auth').hidden")
     browser.type("#token", token)
     browser.click("#use")
 
