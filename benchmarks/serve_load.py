@@ -2,6 +2,8 @@
 latency percentiles and errors. Starts the server on a free port and stops it when done.
 
     python benchmarks/serve_load.py models/atis-joint --clients 32 --requests 20000
+    python benchmarks/serve_load.py models/atis-joint --workers 1 2      # one run each, and their ratio
+    python benchmarks/serve_load.py models/atis-joint --reload-every 2   # POST /models/NAME/reload meanwhile
 
 The clients speak HTTP/1.1 over raw asyncio streams (an HTTP library would cost more CPU than the server).
 Sentences: the ATIS test set from ../shared/data when present, else the bundled flights dev set.
@@ -18,6 +20,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -35,22 +38,25 @@ def sentences() -> list[str]:
     return [json.loads(line)["text"] for line in lines if line.strip()]
 
 
-def request_bytes(path: str, port: int, text: str) -> bytes:
-    body = json.dumps({"text": text}).encode()
+def request_bytes(path: str, port: int, text: str, fields: dict | None = None) -> bytes:
+    body = json.dumps({"text": text, **(fields or {})}).encode()
     head = (f"POST {path} HTTP/1.1\r\nHost: {HOST}:{port}\r\nContent-Type: application/json\r\n"
             f"Content-Length: {len(body)}\r\n\r\n")
     return head.encode() + body
 
 
-def start_server(args: argparse.Namespace) -> tuple[subprocess.Popen, int]:
+def start_server(args: argparse.Namespace, workers: int = 1, extra: tuple[str, ...] = ()) -> tuple[subprocess.Popen, int]:
     command = [sys.executable, "-m", "slotfill", "serve", *args.models, "--host", HOST, "--port", "0",
                "--engine", args.engine, "--batch-wait-ms", str(args.batch_wait_ms), "--max-batch", str(args.max_batch),
-               "--threads", str(args.threads)]
-    server = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+               "--threads", str(args.threads), "--workers", str(workers), *extra]
+    errors = tempfile.TemporaryFile(mode="w+")  # the server's notices (reloads), shown if it fails
+    server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors, text=True)
+    server.errors = errors
     line = server.stdout.readline()
     if not line.startswith("serving"):
         server.wait(timeout=30)
-        sys.exit(f"the server did not start (exit status {server.returncode})")
+        errors.seek(0)
+        sys.exit(f"the server did not start (exit status {server.returncode}): {errors.read().strip()}")
     port = int(line.split(f"http://{HOST}:")[1].split("/")[0])
     for _ in range(300):
         try:
@@ -69,6 +75,20 @@ class Stats:
         self.failed = 0
 
 
+async def read_response(reader: asyncio.StreamReader) -> tuple[int, bool, bytes]:
+    """(status, whether the server closes the connection, body) of one HTTP/1.1 answer with a Content-Length."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    length, close = 0, False
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        name = name.strip().lower()
+        if name == b"content-length":
+            length = int(value)
+        elif name == b"connection" and value.strip().lower() == b"close":
+            close = True
+    return int(head[9:12]), close, await reader.readexactly(length)
+
+
 async def client(port: int, requests: list[bytes], counter, limit: int, deadline: float, stats: Stats | None) -> None:
     """Sends requests one after another on one keep-alive connection (reconnecting if the server closes it)."""
     reader = writer = None
@@ -80,17 +100,7 @@ async def client(port: int, requests: list[bytes], counter, limit: int, deadline
                 reader, writer = await asyncio.open_connection(HOST, port)
             started = time.perf_counter()
             writer.write(requests[i % len(requests)])
-            head = await reader.readuntil(b"\r\n\r\n")
-            status = int(head[9:12])
-            length, close = 0, False
-            for line in head.split(b"\r\n")[1:]:
-                name, _, value = line.partition(b":")
-                name = name.strip().lower()
-                if name == b"content-length":
-                    length = int(value)
-                elif name == b"connection" and value.strip().lower() == b"close":
-                    close = True
-            await reader.readexactly(length)
+            status, close, _ = await read_response(reader)
             elapsed = time.perf_counter() - started
         except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError):
             if stats:
@@ -107,11 +117,17 @@ async def client(port: int, requests: list[bytes], counter, limit: int, deadline
         writer.close()
 
 
-async def drive(port: int, requests: list[bytes], clients: int, limit: int, seconds: float, stats: Stats | None) -> float:
+async def drive(port: int, requests: list[bytes], clients: int, limit: int, seconds: float, stats: Stats | None,
+                side=None) -> float:
+    """Run the clients until `limit` requests or `seconds`; `side`, a coroutine, runs meanwhile (then is cancelled)."""
     counter = itertools.count()
     deadline = time.perf_counter() + seconds
     started = time.perf_counter()
+    task = asyncio.ensure_future(side) if side is not None else None
     await asyncio.gather(*(client(port, requests, counter, limit, deadline, stats) for _ in range(clients)))
+    if task is not None:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
     return time.perf_counter() - started
 
 
@@ -131,6 +147,10 @@ def main() -> None:
     parser.add_argument("--batch-wait-ms", type=float, default=2.0)
     parser.add_argument("--max-batch", type=int, default=64)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--workers", type=int, nargs="+", default=[1],
+                        help="Worker processes; several (--workers 1 2): one run each, then their ratio of requests/s.")
+    parser.add_argument("--reload-every", type=float, default=0.0, metavar="SECONDS",
+                        help="Reload the first model (POST /models/NAME/reload) this often while the clients run.")
     parser.add_argument("--compare", action="store_true",
                         help="Then time the model alone in this process (batches of the server's mean size, same threads).")
     args = parser.parse_args()
@@ -140,44 +160,86 @@ def main() -> None:
     except ImportError:
         pass
 
-    server, port = start_server(args)
-    try:
-        with urllib.request.urlopen(f"http://{HOST}:{port}/health") as answer:
-            model = json.load(answer)["models"][0]
-        requests = [request_bytes(args.endpoint, port, text) for text in sentences()]
-        asyncio.run(drive(port, requests, args.clients, args.warmup, args.seconds, None))
-        stats = Stats()
-        before, cpu_before = _batches(port), cpu_seconds(server.pid)
-        elapsed = asyncio.run(drive(port, requests, args.clients, args.requests, args.seconds, stats))
-        after, cpu_after = _batches(port), cpu_seconds(server.pid)
-    finally:
-        server.send_signal(signal.SIGTERM)
-        status = server.wait(timeout=30)
-    done = len(stats.latencies)
-    lat = sorted(stats.latencies)
-    non_2xx = sum(n for code, n in stats.statuses.items() if not 200 <= code < 300)
-    batches = after[0] - before[0]
-    print(f"{args.endpoint} on {model['name']} ({model['task']}, {model['engine']} engine): {args.clients} clients, "
-          f"{done:,} requests in {elapsed:.1f} s")
-    print(f"requests/s {done / elapsed:,.0f}   latency p50 {1000 * statistics.median(lat):.1f} ms  "
-          f"p95 {1000 * percentile(lat, 0.95):.1f} ms  p99 {1000 * percentile(lat, 0.99):.1f} ms   "
-          f"non-2xx {non_2xx}   failed {stats.failed}")
-    mean_batch = (after[1] - before[1]) / max(batches, 1)
-    cpu = f"; server CPU {1e6 * (cpu_after - cpu_before) / done:.0f} µs per request" if cpu_before is not None else ""
-    print(f"mean batch {mean_batch:.1f} sentences ({batches:,} batches){cpu}; server exit status {status}")
+    rates = {}
+    for workers in args.workers:
+        rates[workers], mean_batch = run(args, workers)
+    if len(rates) > 1:
+        base = args.workers[0]
+        print("   ".join(f"{n} workers / {base}: {rates[n] / rates[base]:.2f}x requests/s" for n in args.workers[1:]))
     if args.compare:
         rate, cpu_each = model_alone(args, max(1, round(mean_batch)))
         print(f"the model alone, batches of {round(mean_batch)} on {args.threads} thread(s): {rate:,.0f} sentences/s, "
-              f"{1e6 * cpu_each:.0f} µs CPU per sentence; the server answered {done / elapsed / rate:.0%} of that rate")
+              f"{1e6 * cpu_each:.0f} µs CPU per sentence; the server answered {rates[args.workers[-1]] / rate:.0%} of that rate")
+
+
+def run(args: argparse.Namespace, workers: int) -> tuple[float, float]:
+    """One server with `workers` workers under load; prints its figures; (requests/s, mean batch)."""
+    server, port = start_server(args, workers, ("--allow-reload",) if args.reload_every else ())
+    reloads: list[int] = []
+    try:
+        model = worker_health(port, 1)[0]["models"][0]
+        requests = [request_bytes(args.endpoint, port, text) for text in sentences()]
+        asyncio.run(drive(port, requests, args.clients, args.warmup, args.seconds, None))
+        stats = Stats()
+        before, cpu_before = batches(port, workers), cpu_seconds(server.pid)
+        elapsed = asyncio.run(drive(port, requests, args.clients, args.requests, args.seconds, stats,
+                                    reloading(port, model["name"], args.reload_every, reloads)))
+        after, cpu_after = batches(port, workers), cpu_seconds(server.pid)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        status = server.wait(timeout=60)
+        if status != 0:
+            server.errors.seek(0)
+            print(server.errors.read(), file=sys.stderr)
+    done = len(stats.latencies)
+    lat = sorted(stats.latencies)
+    non_2xx = sum(n for code, n in stats.statuses.items() if not 200 <= code < 300)
+    count = after[0] - before[0]
+    print(f"{args.endpoint} on {model['name']} ({model['task']}, {model['engine']} engine), {workers} worker"
+          f"{'s' if workers > 1 else ''}: {args.clients} clients, {done:,} requests in {elapsed:.1f} s")
+    print(f"requests/s {done / elapsed:,.0f}   latency p50 {1000 * statistics.median(lat):.1f} ms  "
+          f"p95 {1000 * percentile(lat, 0.95):.1f} ms  p99 {1000 * percentile(lat, 0.99):.1f} ms   "
+          f"non-2xx {non_2xx}   failed {stats.failed}")
+    mean_batch = (after[1] - before[1]) / max(count, 1)
+    cpu = f"; server CPU {1e6 * (cpu_after - cpu_before) / done:.0f} µs per request" if cpu_before is not None else ""
+    print(f"mean batch {mean_batch:.1f} sentences ({count:,} batches){cpu}; server exit status {status}")
+    if args.reload_every:
+        print(f"reloads during the run: {len(reloads)}, answered 200: {reloads.count(200)}")
+    return done / elapsed, mean_batch
+
+
+async def reloading(port: int, name: str, every: float, statuses: list[int]) -> None:
+    """POST /models/NAME/reload every `every` seconds (none if 0), until cancelled; each answer's status kept."""
+    if not every:
+        return
+    while True:
+        await asyncio.sleep(every)
+        reader, writer = await asyncio.open_connection(HOST, port)
+        writer.write(f"POST /models/{name}/reload HTTP/1.1\r\nHost: {HOST}\r\nContent-Length: 0\r\n\r\n".encode())
+        statuses.append((await read_response(reader))[0])
+        writer.close()
+
+
+def tree(pid: int) -> list[int]:
+    """`pid` and its descendants (Linux): the server and its worker processes."""
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return [pid]
+    return [pid] + [p for child in children for p in tree(int(child))]
 
 
 def cpu_seconds(pid: int) -> float | None:
-    """User + system CPU time of a process so far (Linux), which a busy shared machine distorts less than rates."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU time of a process and its workers so far (Linux), which a busy shared machine distorts
+    less than rates."""
+    total = 0.0
+    for each in tree(pid):
+        try:
+            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def model_alone(args: argparse.Namespace, batch: int) -> tuple[float, float]:
@@ -200,10 +262,22 @@ def model_alone(args: argparse.Namespace, batch: int) -> tuple[float, float]:
     return len(texts) / best, best_cpu / len(texts)
 
 
-def _batches(port: int) -> tuple[int, int]:
-    with urllib.request.urlopen(f"http://{HOST}:{port}/health") as answer:
-        batches = json.load(answer)["models"][0]["batches"]
-    return batches["count"], batches["texts"]
+def worker_health(port: int, workers: int) -> list[dict]:
+    """/health of every worker, asked on new connections until each has answered."""
+    seen: dict[int, dict] = {}
+    for _ in range(100 * workers):
+        with urllib.request.urlopen(f"http://{HOST}:{port}/health") as answer:
+            health = json.load(answer)
+        seen[health["worker"]] = health
+        if len(seen) == workers:
+            break
+    return list(seen.values())
+
+
+def batches(port: int, workers: int) -> tuple[int, int]:
+    """(batches, texts) of the first model, over every worker."""
+    counts = [health["models"][0]["batches"] for health in worker_health(port, workers)]
+    return sum(c["count"] for c in counts), sum(c["texts"] for c in counts)
 
 
 if __name__ == "__main__":

@@ -305,23 +305,35 @@ def embed(corpus, output, dim, window, min_count, epochs, algorithm, seed, vecto
 @click.option("--max-texts", default=MAX_TEXTS, show_default=True, help="Most texts in one request.")
 @click.option("--max-chars", default=MAX_CHARS, show_default=True, help="Longest text accepted, in characters.")
 @click.option("--threads", default=1, show_default=True, help="Threads for each model call (one leaves the other cores to HTTP).")
-def serve(models, host, port, engine, batch_wait_ms, max_batch, max_texts, max_chars, threads) -> None:
+@click.option("--workers", default=1, show_default=True, help="Worker processes sharing the port, each with its own models.")
+@click.option("--token", envvar="SLOTFILL_TOKEN", help="Every API request must carry it (Authorization: Bearer, ?token=, "
+              "or a \"token\" field) [env SLOTFILL_TOKEN].")
+@click.option("--allow-reload", is_flag=True, help="Allow POST /models/NAME/reload (SIGHUP reloads in any case).")
+def serve(models, host, port, engine, batch_wait_ms, max_batch, max_texts, max_chars, threads, workers, token,
+          allow_reload) -> None:
     """Serve MODEL_DIR (or NAME=MODEL_DIR, several) over HTTP: a JSON API and a page to try them."""
+    import os
+
     if min(max_batch, max_texts, max_chars, threads) < 1 or batch_wait_ms < 0:
         raise SlotfillError("--max-batch, --max-texts, --max-chars and --threads must be positive, --batch-wait-ms not negative")
-    from .predict import load
-    from .server.app import create_app
+    if workers < 1:
+        raise SlotfillError(f"--workers must be 1 or more, not {workers}")
+    if token is None and os.environ.get("SLOTFILL_TOKEN") == "":  # click reads an empty variable as no token
+        token = ""
+    if token is not None and not token.strip():
+        raise SlotfillError("--token (or SLOTFILL_TOKEN) is empty: give a token, or leave it out to serve without one")
     from .server.requests import Limits
-    from .server.runner import model_specs
-    from .server.runner import serve as run
+    from .server.runner import Options, model_specs
+    from .server.workers import serve as run
 
-    predictors = {name: load(directory, engine, threads) for name, directory in model_specs(models).items()}
-    app = create_app(predictors, Limits(max_texts, max_chars), max_batch, batch_wait_ms)
-    names = ", ".join(f"{name} ({p.task}, {p.engine})" for name, p in predictors.items())
+    options = Options(model_specs(models), engine, threads, Limits(max_texts, max_chars), max_batch, batch_wait_ms,
+                      token, allow_reload, workers)
+    logging.getLogger("slotfill.server").setLevel(logging.INFO)  # reloads, restarted workers
 
-    def announce(url: str) -> None:
-        click.echo(f"serving {names} at {url} (API docs at {url}docs); Ctrl-C stops")
+    def announce(url: str, names: str) -> None:
+        processes = f" in {workers} worker processes" if workers > 1 else ""
+        click.echo(f"serving {names} at {url}{processes} (API docs at {url}docs); Ctrl-C stops")
         sys.stdout.flush()
 
-    run(app, host, port, announce)
+    run(options, host, port, announce, lambda line: click.echo(f"warning: {line}", err=True))
     click.echo("stopped", err=True)

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import signal
@@ -293,11 +294,12 @@ class RunningServer:
         return status, self.stderr.read()
 
 
-def _start_server(*args) -> RunningServer:
-    """`slotfill serve ARGS --port 0` in a subprocess, returned once it answers /health."""
+def _start_server(*args, env: dict[str, str] | None = None) -> RunningServer:
+    """`slotfill serve ARGS --port 0` in a subprocess (`env`: more environment variables), returned once it
+    answers /health."""
     stderr = tempfile.TemporaryFile(mode="w+")  # a file, not a pipe: a full pipe would block the server
     process = subprocess.Popen([str(SLOTFILL), "serve", *map(str, args), "--port", "0"],
-                               stdout=subprocess.PIPE, stderr=stderr, text=True)
+                               stdout=subprocess.PIPE, stderr=stderr, text=True, env={**os.environ, **(env or {})})
     line = process.stdout.readline()
     match = re.search(r"http://127\.0\.0\.1:\d+/", line)
     server = RunningServer(process, match.group() if match else "", stderr)
@@ -316,14 +318,23 @@ def _start_server(*args) -> RunningServer:
             time.sleep(0.05)
 
 
+@pytest.fixture(scope="module")
+def http(server):
+    """An httpx.Client on the test module's own `server` fixture (a RunningServer)."""
+    import httpx
+
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+        yield client
+
+
 @pytest.fixture(scope="session")
 def start_server():
-    """start_server(*args): `slotfill serve ARGS --port 0` in a subprocess, returned (a RunningServer) once it
-    answers /health; any still running when the session ends is stopped."""
+    """start_server(*args, env=None): `slotfill serve ARGS --port 0` in a subprocess, returned (a RunningServer)
+    once it answers /health; any still running when the session ends is stopped."""
     started: list[RunningServer] = []
 
-    def start(*args) -> RunningServer:
-        server = _start_server(*args)
+    def start(*args, env: dict[str, str] | None = None) -> RunningServer:
+        server = _start_server(*args, env=env)
         started.append(server)
         return server
 

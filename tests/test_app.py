@@ -94,3 +94,45 @@ def test_error_is_shown(page):
     browser, _ = page
     submit(browser, "   ")
     assert browser.eval("document.getElementById('error').textContent") == "'text' is empty"
+
+
+# ---- a server with --token: the page asks once and keeps the token for the session ---------------------
+
+TOKEN = "page-token"
+
+
+@pytest.fixture(scope="module")
+def guarded_page(trained_tagger, start_server, tmp_path_factory):
+    running = start_server(trained_tagger.directory, "--token", TOKEN)
+    browser = Browser(tmp_path_factory.mktemp("chromium-token-profile"))
+    try:
+        browser.send("Page.navigate", url=running.url)
+        yield browser, running
+    finally:
+        browser.close()
+        running.stop()
+
+
+def use_token(browser: Browser, token: str) -> None:
+    browser.wait_for("document.readyState === 'complete' && document.getElementById('auth') && "
+                     "!document.getElementById('auth').hidden")
+    browser.type("#token", token)
+    browser.click("#use")
+
+
+def test_page_asks_for_the_token_once(guarded_page, trained_tagger):
+    browser, server = guarded_page
+    use_token(browser, "not-it")
+    browser.wait_for("document.getElementById('error').textContent === 'wrong token'")
+    assert not browser.eval("document.getElementById('auth').hidden")
+    use_token(browser, TOKEN)
+    browser.wait_for("document.body.dataset.ready === '1'")
+    assert browser.eval("document.getElementById('auth').hidden")
+    assert browser.eval("sessionStorage.getItem('slotfill-token')") == TOKEN
+    submit(browser, SENTENCE)
+    marks = json.loads(browser.eval(MARKS))
+    assert [(t, l) for t, l, _ in marks] == [(s["text"], s["label"]) for s in trained_tagger.predictor.tag(SENTENCE)["slots"]]
+    browser.open(server.url)  # a reload of the page: the token is kept, not asked again
+    assert browser.eval("document.getElementById('auth').hidden")
+    submit(browser, SENTENCE)
+    assert browser.eval("document.getElementById('error').textContent") == ""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import httpx
+import pytest
 
 
 JSON = {"Content-Type": "application/json"}
@@ -22,7 +23,8 @@ def problems(value, schema: dict, where: str, seen: set[str]) -> list[str]:
         return [f"{where}: {value!r} is not one of {schema['enum']}"]
     kinds = schema.get("type")
     kinds = [kinds] if isinstance(kinds, str) else kinds or []
-    python = {"object": dict, "array": list, "string": str, "integer": int, "number": (int, float), "null": type(None)}
+    python = {"object": dict, "array": list, "string": str, "integer": int, "number": (int, float), "null": type(None),
+              "boolean": bool}
     if kinds and not any(isinstance(value, python[k]) and not (k in ("integer", "number") and isinstance(value, bool)) for k in kinds):
         return [f"{where}: {value!r} is not {' or '.join(kinds)}"]
     found = []
@@ -66,10 +68,19 @@ def test_the_checker_finds_missing_undocumented_and_mistyped_fields():
     assert problems({"a": True}, schema, "$", set()) == ["$.a: True is not integer"]
 
 
+@pytest.fixture(scope="module")
+def server(trained_tagger, trained_classifier, start_server):
+    """The session's tiny models served with reloads allowed, so that the reload answer is documented too."""
+    running = start_server(trained_tagger.directory, f"reviews={trained_classifier.directory}", "--allow-reload")
+    yield running
+    running.stop()
+
+
 def test_every_answer_is_documented_and_every_documented_field_is_answered(server):
     with httpx.Client(base_url=server.url, timeout=30) as http:
         spec = http.get("/openapi.json").json()
         calls = [  # (path, method, body) covering each answer shape: one text and a list, tagger and classifier
+            ("/models/{name}/reload", "post", None),
             ("/tag", "post", {"text": "fly from boston to denver"}),
             ("/tag", "post", {"texts": ["fly from boston to denver", "hello"]}),
             ("/classify", "post", {"text": "a wonderful film", "model": "reviews"}),
@@ -82,7 +93,8 @@ def test_every_answer_is_documented_and_every_documented_field_is_answered(serve
         ]
         seen: dict[str, set[str]] = {}
         for path, method, body in calls:
-            answer = http.request(method.upper(), path, content=json.dumps(body) if body else None, headers=JSON)
+            sent = path.replace("{name}", "reviews")
+            answer = http.request(method.upper(), sent, content=json.dumps(body) if body else None, headers=JSON)
             operation = spec["paths"][path][method]
             status = str(answer.status_code) if str(answer.status_code) in operation["responses"] else "4XX"
             assert status == "200" or 400 <= answer.status_code < 500, (path, answer.status_code)

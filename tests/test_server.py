@@ -21,12 +21,6 @@ REVIEW = "a gripping, funny film with a superb cast"
 JSON = {"Content-Type": "application/json"}
 
 
-@pytest.fixture(scope="module")
-def http(server):
-    with httpx.Client(base_url=server.url, timeout=30) as client:
-        yield client
-
-
 def post(http, path: str, body) -> httpx.Response:
     return http.post(path, content=json.dumps(body), headers=JSON)
 

@@ -9,12 +9,12 @@ from starlette.responses import Response
 from ..predictor import Predictor
 
 
-def json_response(obj, status: int = 200) -> Response:
-    return Response(json.dumps(obj, ensure_ascii=False).encode(), status, media_type="application/json")
+def json_response(obj, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(json.dumps(obj, ensure_ascii=False).encode(), status, headers, media_type="application/json")
 
 
-def error(message: str, status: int) -> Response:
-    return json_response({"error": message}, status)
+def error(message: str, status: int, headers: dict[str, str] | None = None) -> Response:
+    return json_response({"error": message}, status, headers)
 
 
 def plain(result: dict) -> dict:

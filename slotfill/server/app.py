@@ -1,4 +1,5 @@
-"""The FastAPI app over loaded predictors: /tag, /classify, /model/parse (Rasa NLU), /health, the page and /docs.
+"""The FastAPI app over loaded predictors: /tag, /classify, /model/parse (Rasa NLU), /models/NAME/reload, /health,
+the page and /docs.
 
 The API's routes are plain Starlette routes of the FastAPI app, their bodies parsed and checked by hand
 (requests.py): with FastAPI's per-route machinery (dependencies, pydantic) a request took a quarter to a
@@ -7,9 +8,12 @@ half more server CPU, and this way every error is answered as `{"error": "..."}`
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
-from dataclasses import dataclass
+import os
+import time
+from dataclasses import dataclass, field
 from importlib import resources
 
 from fastapi import FastAPI, Request
@@ -21,8 +25,10 @@ from ..errors import SlotfillError
 from ..predict import Predictor
 from . import BATCH_WAIT_MS, MAX_BATCH, openapi
 from .answers import error, json_response, model_health, plain, rasa_parse
+from .auth import Auth, presented
 from .batching import MicroBatcher
-from .requests import BadRequest, Limits, read_body, texts_of
+from .reload import Reloader, Reloading, release_memory
+from .requests import BadRequest, Limits, has_body, read_body, texts_of
 
 RANKING = 10  # intents listed in /model/parse's intent_ranking, as Rasa lists them
 
@@ -34,9 +40,14 @@ class Served:
     name: str
     predictor: Predictor
     batcher: MicroBatcher
+    reloads: int = 0
+    loaded_at: float = field(default_factory=time.time)
+    before: list[int] = field(default_factory=lambda: [0, 0])  # batches and texts of the models it replaced
 
     def health(self) -> dict:
-        return model_health(self.name, self.predictor, self.batcher.batches, self.batcher.texts)
+        counts = model_health(self.name, self.predictor, self.before[0] + self.batcher.batches,
+                              self.before[1] + self.batcher.texts)
+        return {**counts, "loaded_at": round(self.loaded_at, 3), "reloads": self.reloads}
 
     async def results(self, texts: list[str]) -> list[dict]:
         try:
@@ -48,13 +59,45 @@ class Served:
 class Api:
     """The routes' handlers over the served models; the first model is the default."""
 
-    def __init__(self, predictors: dict[str, Predictor], limits: Limits, max_batch: int, batch_wait_ms: float):
+    def __init__(self, predictors: dict[str, Predictor], limits: Limits, max_batch: int, batch_wait_ms: float,
+                 token: str | None = None, reloading: Reloading | None = None):
         self.limits, self.max_batch, self.batch_wait_ms = limits, max_batch, batch_wait_ms
-        self.served = {
-            name: Served(name, p, MicroBatcher(functools.partial(p.predict_batch, ranking=RANKING), max_batch, batch_wait_ms / 1000))
-            for name, p in predictors.items()
-        }
+        self.auth = Auth(token)
+        self.served = {name: Served(name, p, self._batcher(p)) for name, p in predictors.items()}
         self.default = next(iter(self.served))
+        self.reloader = Reloader(reloading, lambda name: self.served[name].predictor, self.swap, RANKING) if reloading else None
+        self.workers = reloading.generations.workers if reloading else 1
+        self._retiring: set[asyncio.Task] = set()
+
+    def _batcher(self, predictor: Predictor) -> MicroBatcher:
+        return MicroBatcher(functools.partial(predictor.predict_batch, ranking=RANKING), self.max_batch, self.batch_wait_ms / 1000)
+
+    def swap(self, name: str, predictor: Predictor) -> None:
+        """Serve `predictor` as `name` from now on; requests queued for the old model finish on it."""
+        old = self.served[name]
+        new = Served(name, predictor, self._batcher(predictor), old.reloads + 1)
+        new.batcher.start()
+        self.served[name] = new
+        task = asyncio.get_running_loop().create_task(self._retire(old, new))
+        self._retiring.add(task)
+        task.add_done_callback(self._retiring.discard)
+
+    @staticmethod
+    async def _retire(old: Served, new: Served) -> None:
+        await old.batcher.drain()
+        new.before = [old.before[0] + old.batcher.batches, old.before[1] + old.batcher.texts]
+        del old  # the last reference: the old model is freed here
+        await asyncio.to_thread(release_memory)
+
+    async def body(self, request: Request, required: bool = True) -> dict:
+        """The request's JSON object (`{}` if not `required` and none was sent), once its token is right."""
+        given = presented(request)
+        if given is not None:
+            self.auth.check(given)
+        data = await read_body(request, self.limits) if required or has_body(request) else {}
+        if given is None:
+            self.auth.check(data.get("token"))
+        return data
 
     def model_of(self, data: dict, command: str | None = None) -> Served:
         """The model a request names (or the default); with `command`, one that the endpoint /`command` applies."""
@@ -72,7 +115,7 @@ class Api:
         """The handler of /`command` (tag, classify): one text or a list of them, answers as `--json` prints them."""
 
         async def endpoint(request: Request) -> Response:
-            data = await read_body(request, self.limits)
+            data = await self.body(request)
             model = self.model_of(data, command)
             texts, single = texts_of(data, self.limits)
             results = [plain(r) for r in await model.results(texts)]
@@ -81,29 +124,46 @@ class Api:
         return endpoint
 
     async def parse(self, request: Request) -> Response:
-        data = await read_body(request, self.limits)
+        data = await self.body(request)
         model = self.model_of(data)
         texts, _ = texts_of(data, self.limits, many=False)
         results = await model.results(texts)
         return json_response(rasa_parse(results[0], model.predictor))
 
-    async def health(self, _request: Request) -> Response:
+    async def reload(self, request: Request) -> Response:
+        await self.body(request, required=False)
+        if self.reloader is None:
+            raise BadRequest("reloading is off in this server", 403)
+        return json_response(await self.reloader.over_http(request.path_params["name"]))
+
+    async def health(self, request: Request) -> Response:
+        given = presented(request)
+        if given is None and self.auth.required:  # probes see the status; the rest is for token holders
+            return json_response({"status": "ok", "auth": True})
+        self.auth.check(given)
         limits = {"max_texts": self.limits.max_texts, "max_chars": self.limits.max_chars,
                   "max_batch": self.max_batch, "batch_wait_ms": self.batch_wait_ms}
-        return json_response({"status": "ok", "default": self.default, "models": [m.health() for m in self.served.values()],
+        return json_response({"status": "ok", "auth": self.auth.required, "worker": os.getpid(), "workers": self.workers,
+                              "default": self.default, "models": [m.health() for m in self.served.values()],
                               "limits": limits})
 
     @contextlib.asynccontextmanager
     async def lifespan(self, _app: FastAPI):
         for model in self.served.values():
             model.batcher.start()
+        if self.reloader is not None:
+            self.reloader.start()
         yield
+        if self.reloader is not None:
+            await self.reloader.stop()
+        for task in list(self._retiring):
+            await task
         for model in self.served.values():
             await model.batcher.stop()
 
 
 async def _bad_request(_request: Request, err: BadRequest) -> Response:
-    return error(str(err), err.status)
+    return error(str(err), err.status, err.headers)
 
 
 async def _http_error(request: Request, err: HTTPException) -> Response:
@@ -127,9 +187,12 @@ def create_app(
     limits: Limits | None = None,
     max_batch: int = MAX_BATCH,
     batch_wait_ms: float = BATCH_WAIT_MS,
+    token: str | None = None,
+    reloading: Reloading | None = None,
 ) -> FastAPI:
-    """The app serving `predictors` ({name: loaded predictor}); the first is the default model."""
-    api = Api(predictors, limits or Limits(), max_batch, batch_wait_ms)
+    """The app serving `predictors` ({name: loaded predictor}); the first is the default model. With `token`,
+    every API route asks for it; with `reloading`, models can be reloaded (SIGHUP, and POST if it allows)."""
+    api = Api(predictors, limits or Limits(), max_batch, batch_wait_ms, token, reloading)
     off = {"tracing": False, "metrics": False, "logs": False, "operation_spans": False}  # no per-request OpenTelemetry
     app = FastAPI(title="slotfill", version=__version__, lifespan=api.lifespan, docs_url=None, redoc_url=None, telemetry=off)
     app.add_exception_handler(BadRequest, _bad_request)
@@ -140,7 +203,9 @@ def create_app(
     for kind in Predictor.kinds.values():
         app.add_route(f"/{kind.command}", api.applying(kind.command), methods=["POST"])
     app.add_route("/model/parse", api.parse, methods=["POST"])
+    app.add_route("/models/{name}/reload", api.reload, methods=["POST"])
     app.add_route("/health", api.health, methods=["GET"])
+    app.state.api = api
     app.add_route("/", _static(resources.files(__package__).joinpath("page.html").read_text(encoding="utf-8")), methods=["GET"])
     app.add_route("/docs", _static(openapi.docs_page(spec)), methods=["GET"])
     return app

@@ -11,6 +11,16 @@ from concurrent.futures import ThreadPoolExecutor
 from ..errors import SlotfillError
 
 
+async def cancel(task: asyncio.Task | None) -> None:
+    """Cancel `task` (if any) and wait until it has stopped."""
+    if task is not None:
+        task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError:
+            pass
+
+
 class MicroBatcher:
     """Queues lists of texts; one worker runs `predict` (texts -> results) on up to `max_batch` texts at a time.
 
@@ -23,6 +33,7 @@ class MicroBatcher:
         self.batches = self.texts = 0
         self._pending: deque[tuple[list[str], asyncio.Future, float]] = deque()
         self._size = 0
+        self._busy = False  # a batch in the model
         self._arrived: asyncio.Event | None = None
         self._full: asyncio.Event | None = None
         self._worker: asyncio.Task | None = None
@@ -34,17 +45,21 @@ class MicroBatcher:
         self._worker = asyncio.get_running_loop().create_task(self._run())
 
     async def stop(self) -> None:
-        if self._worker is not None:
-            self._worker.cancel()
-            try:
-                await self._worker
-            except asyncio.CancelledError:
-                pass
+        await cancel(self._worker)
         for _, future, _ in self._pending:
             future.cancel()
         self._pending.clear()
         if self._executor is not None:
             self._executor.shutdown(wait=True)
+        # no cycle through the stopped task: a replaced model is freed at once, not at the next full collection
+        # (never, for one made before the server's gc.freeze())
+        self._worker = self._executor = None
+
+    async def drain(self) -> None:
+        """Stop once every request queued so far has its answer (the old model's batcher, after a reload)."""
+        while self._pending or self._busy:
+            await asyncio.sleep(0.005)
+        await self.stop()
 
     def submit(self, texts: list[str]) -> asyncio.Future:
         """A future for the results of `texts`, in order; a SlotfillError names the request's own sentence."""
@@ -83,7 +98,11 @@ class MicroBatcher:
             batch = [item for item in self._take() if not item[1].done()]  # skip clients that went away
             if not batch:
                 continue
-            outcomes = await loop.run_in_executor(self._executor, self._predict_all, [texts for texts, _, _ in batch])
+            self._busy = True
+            try:
+                outcomes = await loop.run_in_executor(self._executor, self._predict_all, [texts for texts, _, _ in batch])
+            finally:
+                self._busy = False
             self.batches += 1
             self.texts += sum(len(texts) for texts, _, _ in batch)
             for (_, future, _), outcome in zip(batch, outcomes):

@@ -12,6 +12,8 @@ _STR = {"type": "string"}
 _NUM = {"type": "number"}
 _INT = {"type": "integer"}
 _MODEL = {"type": "string", "description": "Which served model answers (default: the first named to `slotfill serve`)."}
+_TOKEN = {"type": ["string", "null"], "description": "The server's `--token`, if it has one and the request carries it "
+          "neither in `Authorization: Bearer TOKEN` nor in `?token=TOKEN` (null: none, as Rasa's HTTP interpreter sends)."}
 
 ERROR = {"type": "object", "properties": {"error": _STR}, "required": ["error"]}
 
@@ -23,6 +25,7 @@ TEXTS_REQUEST = {
         "text": _STR,
         "texts": {"type": "array", "items": _STR},
         "model": _MODEL,
+        "token": _TOKEN,
     },
 }
 
@@ -64,8 +67,12 @@ PARSED = {
 }
 HEALTH_BODY = {
     "type": "object",
+    "description": "On a server with `--token`, a request without the token is told `status` and `auth` only.",
     "properties": {
         "status": {"const": "ok"},
+        "auth": {"type": "boolean", "description": "Whether the API asks for a token (`slotfill serve --token`)."},
+        "worker": {**_INT, "description": "The process id of the worker that answered."},
+        "workers": {**_INT, "description": "Worker processes serving the port (`--workers`)."},
         "default": _STR,
         "models": {"type": "array", "items": {"type": "object", "properties": {
             "name": _STR, "task": {"enum": ["tagger", "classifier"]},
@@ -73,9 +80,23 @@ HEALTH_BODY = {
             "engine": _STR,
             "labels": {"type": "array", "items": _STR, "description": "Slot types (tagger) or classes (classifier)."},
             "intents": {"type": ["array", "null"], "items": _STR},
-            "batches": {"type": "object", "properties": {"count": _INT, "texts": _INT}}}}},
+            "batches": {"type": "object", "properties": {"count": _INT, "texts": _INT}},
+            "loaded_at": {**_NUM, "description": "When this worker loaded the model (Unix time, seconds)."},
+            "reloads": {**_INT, "description": "How often this worker has reloaded the model since it started."}}}},
         "limits": {"type": "object", "additionalProperties": _NUM},
     },
+    "required": ["status", "auth"],
+}
+RELOADED = {
+    "type": "object",
+    "description": "Sent once every worker has tried the model: `reloaded` of `workers` serve it now (a worker that "
+                   "refused it names why on the server's standard error and serves the model it had).",
+    "properties": {
+        "model": _STR, "task": {"enum": ["tagger", "classifier"]}, "engine": _STR,
+        "generation": {**_INT, "description": "How often the model has been reloaded over HTTP since the server started."},
+        "workers": _INT, "reloaded": _INT,
+    },
+    "required": ["model", "task", "engine", "generation", "workers", "reloaded"],
 }
 
 
@@ -86,7 +107,9 @@ def _json(schema: dict, example=None) -> dict:
     return {"content": {"application/json": content}}
 
 
-_ERRORS = {"4XX": {"description": "Bad input, named in `error`", **_json(ERROR, {"error": "'text' is empty"})}}
+_ERRORS = {"4XX": {"description": "Bad input, named in `error`; 401: a missing or wrong token",
+                   **_json(ERROR, {"error": "'text' is empty"})}}
+_SECURITY = [{}, {"bearer": []}, {"query": []}]  # a token only if the server was given one
 
 
 def _operation(summary: str, description: str, request: dict, request_example, response: dict, response_example) -> dict:
@@ -95,6 +118,7 @@ def _operation(summary: str, description: str, request: dict, request_example, r
         "description": description,
         "requestBody": {"required": True, **_json(request, request_example)},
         "responses": {"200": {"description": "OK", **_json(response, response_example)}, **_ERRORS},
+        "security": _SECURITY,
     }
 
 
@@ -122,7 +146,9 @@ PARSE = _operation(
     "Parse one message (Rasa NLU's answer shape)",
     "One message in, Rasa NLU's answer out: a client written for a Rasa NLU server works unchanged. "
     "Slots are the entities; a classifier's label is the intent.",
-    {"type": "object", "properties": {"text": _STR, "model": _MODEL}, "required": ["text"]},
+    {"type": "object", "properties": {"text": _STR, "model": _MODEL, "token": _TOKEN,
+                                      "message_id": {"description": "Sent by Rasa's HTTP interpreter; not used."}},
+     "required": ["text"]},
     {"text": "fly from Taipei to Boston"}, PARSED,
     {"text": "fly from Taipei to Boston", "intent": {"name": "atis_flight", "confidence": 0.998},
      "intent_ranking": [{"name": "atis_flight", "confidence": 0.998}],
@@ -130,8 +156,23 @@ PARSE = _operation(
                    "confidence_entity": None, "extractor": "slotfill"}]},
 )
 HEALTH = {"summary": "Status and the models served",
-          "description": "Status, the models served (name, task, engine, labels) and the limits.",
-          "responses": {"200": {"description": "OK", **_json(HEALTH_BODY)}}}
+          "description": "Status, the models served (name, task, engine, labels, when loaded) and the limits. Public: "
+                         "without the token of a server that has one, the status alone.",
+          "responses": {"200": {"description": "OK", **_json(HEALTH_BODY)}, **_ERRORS},
+          "security": _SECURITY}
+RELOAD = {
+    "summary": "Reload a model from its directory",
+    "description": "Loads the model `name` again from its directory, checks it (the same task; one sentence through it) "
+                   "and swaps it in: requests already queued finish on the old model. With several workers, each one "
+                   "reloads before the answer. A model that fails to load or to run is refused (422; a different task: "
+                   "409) and the old one goes on serving. Off (403) unless the server runs with `--allow-reload`; "
+                   "SIGHUP to the server reloads every model in any case.",
+    "parameters": [{"name": "name", "in": "path", "required": True, "schema": _STR}],
+    "responses": {"200": {"description": "OK", **_json(RELOADED, {"model": "flights", "task": "tagger", "engine": "onnx",
+                                                                 "generation": 1, "workers": 2, "reloaded": 2})},
+                  **_ERRORS},
+    "security": _SECURITY,
+}
 
 
 def document(version: str) -> dict:
@@ -140,14 +181,20 @@ def document(version: str) -> dict:
         "openapi": "3.1.0",
         "info": {"title": "slotfill", "version": version},
         "paths": {"/tag": {"post": TAG}, "/classify": {"post": CLASSIFY}, "/model/parse": {"post": PARSE},
-                  "/health": {"get": HEALTH}},
+                  "/models/{name}/reload": {"post": RELOAD}, "/health": {"get": HEALTH}},
+        "components": {"securitySchemes": {
+            "bearer": {"type": "http", "scheme": "bearer", "description": "`slotfill serve --token TOKEN`"},
+            "query": {"type": "apiKey", "in": "query", "name": "token", "description": "The same token, as Rasa sends it"},
+        }},
     }
 
 
 def docs_page(spec: dict) -> str:
     """The OpenAPI document as one self-contained HTML page (Swagger UI would load scripts from a CDN)."""
     parts = [f"<h1>{html.escape(spec['info']['title'])} {html.escape(spec['info']['version'])} API</h1>",
-             '<p>JSON in, JSON out; every error is a 4xx answer <code>{"error": "..."}</code>. '
+             '<p>JSON in, JSON out; every error is a 4xx answer <code>{"error": "..."}</code>. A server started '
+             'with <code>--token</code> asks every API request for it: <code>Authorization: Bearer TOKEN</code>, '
+             '<code>?token=TOKEN</code> or a <code>"token"</code> field in the JSON body (401 otherwise). '
              'The machine-readable document: <a href="/openapi.json">/openapi.json</a>.</p>']
     for path, methods in spec["paths"].items():
         for method, op in methods.items():

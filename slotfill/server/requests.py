@@ -13,9 +13,9 @@ from . import MAX_CHARS, MAX_TEXTS
 class BadRequest(Exception):
     """Answered as `{"error": message}` with a 4xx status."""
 
-    def __init__(self, message: str, status: int = 400):
+    def __init__(self, message: str, status: int = 400, headers: dict[str, str] | None = None):
         super().__init__(message)
-        self.status = status
+        self.status, self.headers = status, headers
 
 
 @dataclass
@@ -27,6 +27,12 @@ class Limits:
     def max_body(self) -> int:
         """Bytes a valid request can take: every text at its longest, each character a 6-byte JSON escape."""
         return self.max_texts * (6 * self.max_chars + 8) + 4096
+
+
+def has_body(request: Request) -> bool:
+    """Whether the request says it sends a body (a Content-Length above 0, or chunks)."""
+    length = request.headers.get("content-length", "0")
+    return "transfer-encoding" in request.headers or not (length.isdigit() and int(length) == 0)
 
 
 async def read_body(request: Request, limits: Limits) -> dict:

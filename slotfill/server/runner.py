@@ -1,23 +1,32 @@
-"""Running the app: model arguments, the listening socket, uvicorn, and a clean stop on SIGINT or SIGTERM."""
+"""Running the app: model arguments, the listening socket, uvicorn in this process (or in --workers processes,
+workers.py), a clean stop on SIGINT or SIGTERM and reloads on SIGHUP."""
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
+import ipaddress
 import re
 import signal
 import socket
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import uvicorn
 from fastapi import FastAPI
 
 from ..errors import SlotfillError
+from . import BATCH_WAIT_MS, MAX_BATCH
+from .app import create_app
+from .reload import Generations, Reloading
+from .requests import Limits
 
 _NAME = re.compile(r"[A-Za-z0-9._-]+")
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+GRACE = 10  # seconds the requests in flight have to finish once the server is told to stop
 
 
 def model_specs(specs: tuple[str, ...] | list[str]) -> dict[str, Path]:
@@ -36,16 +45,58 @@ def model_specs(specs: tuple[str, ...] | list[str]) -> dict[str, Path]:
     return models
 
 
+@dataclass
+class Options:
+    """What `slotfill serve` serves and how: handed to each worker process (picklable)."""
+
+    models: dict[str, Path]
+    engine: str = "auto"
+    threads: int = 1
+    limits: Limits = field(default_factory=Limits)
+    max_batch: int = MAX_BATCH
+    batch_wait_ms: float = BATCH_WAIT_MS
+    token: str | None = None
+    allow_reload: bool = False
+    workers: int = 1
+
+
+def build(options: Options, generations: Generations, worker: int = 0) -> FastAPI:
+    """Load the models (in the process that serves them) and make the app."""
+    from ..predict import load as load_model
+
+    load = functools.partial(load_model, engine=options.engine, threads=options.threads)
+    predictors = {name: load(directory) for name, directory in options.models.items()}
+    generations.started(worker)
+    reloading = Reloading(options.models, load, generations, worker, options.allow_reload)
+    return create_app(predictors, options.limits, options.max_batch, options.batch_wait_ms, options.token, reloading)
+
+
+def describe(app: FastAPI) -> str:
+    """The served models as the start line names them: `flights (tagger, onnx), ...`."""
+    return ", ".join(f"{name} ({m.predictor.task}, {m.predictor.engine})" for name, m in app.state.api.served.items())
+
+
 class _Server(uvicorn.Server):
-    """uvicorn's server, stopping on SIGINT or SIGTERM (finishing the requests in flight) with exit status 0,
-    rather than raising the signal again once stopped as uvicorn's own handlers do."""
+    """uvicorn's server, stopping on `stop_signals` (finishing the requests in flight, for at most GRACE seconds)
+    with exit status 0, rather than raising the signal again once stopped as uvicorn's own handlers do; a second
+    stop signal stops at once. SIGHUP reloads every model."""
+
+    def __init__(self, config: uvicorn.Config, stop_signals: tuple[int, ...], hang_up: Callable[[], None]):
+        super().__init__(config)
+        self.stop_signals, self.hang_up = stop_signals, hang_up
+
+    def _stop(self, _sig, _frame) -> None:
+        if self.should_exit:
+            self.force_exit = True
+        self.should_exit = True
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         if threading.current_thread() is not threading.main_thread():  # signals reach the main thread only
             yield
             return
-        previous = {sig: signal.signal(sig, self.handle_exit) for sig in STOP_SIGNALS}
+        handlers = {sig: self._stop for sig in self.stop_signals} | {signal.SIGHUP: lambda _sig, _frame: self.hang_up()}
+        previous = {sig: signal.signal(sig, handler) for sig, handler in handlers.items()}
         try:
             yield
         finally:
@@ -66,14 +117,19 @@ def listen(host: str, port: int) -> socket.socket:
     return sock
 
 
-def serve(app: FastAPI, host: str, port: int, announce: Callable[[str], None]) -> None:
-    """Listen on host:port (0: any free port), call `announce(url)`, serve until SIGINT or SIGTERM."""
-    sock = listen(host, port)
-    shown = f"[{host}]" if ":" in host else host
-    announce(f"http://{shown}:{sock.getsockname()[1]}/")
-    config = uvicorn.Config(app, access_log=False, log_level="warning", timeout_graceful_shutdown=5)
+def run_app(app: FastAPI, sock: socket.socket, stop_signals: tuple[int, ...] = STOP_SIGNALS) -> None:
+    """Serve `app` on the listening `sock` until a stop signal; the requests in flight finish first."""
+    config = uvicorn.Config(app, access_log=False, log_level="warning", timeout_graceful_shutdown=GRACE)
     # Models and libraries live as long as the server: kept out of the garbage collector's full passes,
     # which otherwise walked ~200,000 objects and stalled every request for 0.2 s every few seconds.
     gc.collect()
     gc.freeze()
-    _Server(config).run(sockets=[sock])
+    reloader = app.state.api.reloader
+    _Server(config, stop_signals, reloader.hang_up if reloader else lambda: None).run(sockets=[sock])
+
+
+def loopback(sock: socket.socket) -> bool:
+    try:
+        return ipaddress.ip_address(sock.getsockname()[0]).is_loopback
+    except ValueError:  # an IPv6 address with a zone: a link, not loopback
+        return False
