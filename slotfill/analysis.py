@@ -56,9 +56,11 @@ def marked(tokens: list[str], tags: list[str]) -> str:
 
 
 def span_errors(tokens: list[list[str]], gold_tags: list[list[str]], pred_tags: list[list[str]],
-                examples: int = 10, intents: tuple[list[str], list[str]] | None = None) -> dict:
+                examples: int = 10, intents: tuple[list[str], list[str]] | None = None,
+                confidences: list[float | None] | None = None) -> dict:
     """Counts by kind, the most frequent labels (label pairs for wrong labels) of each kind, and up to
-    `examples` sentences with an error, gold and predicted marked (`intents`: gold and predicted intents)."""
+    `examples` sentences with an error, gold and predicted marked (`intents`: gold and predicted intents;
+    `confidences`: each sentence's lowest slot score, shown with it)."""
     counts: Counter = Counter()
     labels = {kind: Counter() for kind in KINDS[1:]}
     shown = []
@@ -75,6 +77,8 @@ def span_errors(tokens: list[list[str]], gold_tags: list[list[str]], pred_tags: 
                      "kinds": [kind for kind in KINDS[1:] if found[kind]] + (["wrong_intent"] if wrong_intent else [])}
             if wrong_intent:
                 entry["intent"] = {"gold": intents[0][i], "predicted": intents[1][i]}
+            if confidences is not None:
+                entry["confidence"] = confidences[i]
             shown.append(entry)
     return {
         "counts": {kind: counts[kind] for kind in KINDS},

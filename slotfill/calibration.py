@@ -10,6 +10,7 @@ import math
 import numpy as np
 
 from .analysis import reliability
+from .tags import spans
 
 TINY = 1e-30  # probabilities that underflowed to 0 stay finite in log space
 LOWEST, HIGHEST = 0.05, 20.0  # the temperatures searched
@@ -68,3 +69,19 @@ def summary_line(metrics: dict, name: str) -> str:
         return ""
     return (f"\n{name} confidence: expected calibration error {100 * c['ece']:.2f} at temperature {c['temperature']:.2f}"
             f" ({100 * c['ece_unscaled']:.2f} unscaled)")
+
+
+def span_reliability(gold_tags: list[list[str]], readings: list[tuple[list, list[float]]]) -> dict:
+    """How well the predicted slots' scores match how often they are right (label, start and end as gold):
+    the expected calibration error and the reliability bins."""
+    confidences, correct = [], []
+    for gold, (predicted, scores) in zip(gold_tags, readings, strict=True):
+        right = set(spans(gold))
+        confidences += scores
+        correct += [span in right for span in predicted]
+    return reliability(confidences, correct)
+
+
+def span_summary_line(metrics: dict) -> str:
+    c = metrics.get("slot_calibration")
+    return f"\nslot confidence: expected calibration error {100 * c['ece']:.2f}" if c else ""

@@ -28,6 +28,12 @@ SORTING = """for (const table of document.querySelectorAll('table.sortable')) {
     table.tBodies[0].append(...rows);
   }));
 }
+for (const button of document.querySelectorAll('button[data-order]')) {
+  button.addEventListener('click', () => {
+    const list = button.parentElement.nextElementSibling, key = button.dataset.order;
+    list.append(...[...list.children].sort((a, b) => a.dataset[key] - b.dataset[key]));
+  });
+}
 document.body.dataset.ready = '1';"""
 
 
@@ -115,18 +121,24 @@ def errors_section(errors: dict) -> str:
             if errors["top"][kind]:
                 parts.append(f"<h4>{kind.replace('_', ' ')}</h4>" + _table(["label", "count"], errors["top"][kind]))
     shown = errors.get("sentences", [])
-    parts.append(f"<h3>Sentences with errors ({len(shown)} shown)</h3>")
+    parts.append(f"<h3>Sentences with errors ({len(shown)} shown)</h3>"
+                 "<p class=note>Order: <button data-order=index>as in the data</button> "
+                 "<button data-order=confidence>least confident first</button></p><div class=sentences>")
     for s in shown:
+        confidence = s.get("confidence", s.get("score"))
+        head = (f'<div class=sentence data-index={s["index"]} data-confidence={1.0 if confidence is None else confidence:.6f}>'
+                f'<b>sentence {s["index"] + 1}</b> ')
+        shown_confidence = "" if confidence is None else f" · confidence {confidence:.2f}"
         if "tokens" in s:
             kinds = ", ".join(k.replace("_", " ") for k in s["kinds"])
             intent = f" · intent {_esc(s['intent']['gold'])} → {_esc(s['intent']['predicted'])}" if "intent" in s else ""
-            parts.append(f'<div class=sentence><b>sentence {s["index"] + 1}</b> <span class=note>{_esc(kinds)}{intent}</span>'
+            parts.append(f'{head}<span class=note>{_esc(kinds)}{intent}{shown_confidence}</span>'
                          f'<div>gold: {_marked(s["tokens"], s["gold_tags"])}</div>'
                          f'<div>predicted: {_marked(s["tokens"], s["predicted_tags"])}</div></div>')
         else:
-            parts.append(f'<div class=sentence><b>sentence {s["index"] + 1}</b> <span class=note>{_esc(s["gold"])} → '
-                         f'{_esc(s["predicted"])} ({s["score"]:.2f})</span><div>{_esc(s["text"])}</div></div>')
-    return "".join(parts)
+            parts.append(f'{head}<span class=note>{_esc(s["gold"])} → {_esc(s["predicted"])}{shown_confidence}</span>'
+                         f'<div>{_esc(s["text"])}</div></div>')
+    return "".join(parts) + "</div>"
 
 
 def data_section(path: str, predictor: Predictor, sentences: int) -> str:
@@ -145,12 +157,8 @@ def data_section(path: str, predictor: Predictor, sentences: int) -> str:
     return "".join(parts)
 
 
-def build(directory: str | Path, data: list[str], engine: str = "auto", sentences: int = SENTENCES) -> str:
-    """The report's HTML; `data` defaults to the test set the model's config records."""
-    from .predict import load
-
-    directory = Path(directory)
-    predictor = load(directory, engine)
+def render(directory: Path, predictor: Predictor, data: list[str], sentences: int = SENTENCES) -> str:
+    """The report's HTML for a loaded model; `data` defaults to the test set its config records."""
     metrics = storage.load_metrics(directory)
     data = data or ([predictor.config.data.test] if predictor.config.data.test else [])
     body = [f"<h1>{_esc(directory.name)}</h1>", model_card(directory, predictor, metrics), training(metrics)]
@@ -160,6 +168,22 @@ def build(directory: str | Path, data: list[str], engine: str = "auto", sentence
     return (f"<!doctype html><html lang=en><meta charset=utf-8><meta name=generator content=\"{GENERATOR}\">"
             f"<title>{_esc(directory.name)}: slotfill report</title><style>{STYLE}</style><body>{''.join(body)}"
             f"<script>{SORTING}</script></body></html>")
+
+
+def build(directory: str | Path, data: list[str], engine: str = "auto", sentences: int = SENTENCES) -> str:
+    """The report's HTML for a model directory; see `render`."""
+    from .predict import load
+
+    return render(Path(directory), load(directory, engine), data, sentences)
+
+
+def served(directory: Path, predictor: Predictor) -> str:
+    """The report `slotfill serve` links from its page: on the model's own test set, or a page saying why there is none."""
+    try:
+        return render(directory, predictor, [])
+    except SlotfillError as err:
+        return (f"<!doctype html><html lang=en><meta charset=utf-8><title>no report</title><style>{STYLE}</style>"
+                f"<body><h1>{_esc(directory.name)}</h1><p>No report: {_esc(err)}</p></body></html>")
 
 
 def is_report(path: Path) -> bool:

@@ -8,7 +8,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .analysis import confusions, span_errors
-from .calibration import summary, summary_line
+from .calibration import span_reliability, span_summary_line, summary, summary_line
 from .config import Config
 from .decode import BioDecoder, SoftmaxDecoder
 from .errors import SlotfillError
@@ -176,25 +176,26 @@ class SlotTagger(Predictor):
         return result
 
     def evaluate(self, sentences: list[TaggedSentence], errors: int | None = None) -> dict:
-        """conlleval span metrics (with intent and sentence accuracy and the calibration of the intent
-        confidences when the model has an intent head); with `errors`, also the error analysis ("errors", with up
-        to `errors` sentences) and the per-intent figures ("intents")."""
-        predicted = self.predict_tokens([s.tokens for s in sentences])
+        """conlleval span metrics and the calibration of the slot scores ("slot_calibration"), with intent and
+        sentence accuracy and the calibration of the intent confidences when the model has an intent head; with
+        `errors`, also the error analysis ("errors", with up to `errors` sentences) and the per-intent figures."""
+        predicted = self.predict_tokens([s.tokens for s in sentences], with_scores=True)
         gold_tags, pred_tags = [s.tags for s in sentences], [d.best.tags for d in predicted]
-        if self.intents is None or not all(s.intent for s in sentences):
-            result = span_metrics(gold_tags, pred_tags)
-            if errors is not None:
-                result["errors"] = span_errors([s.tokens for s in sentences], gold_tags, pred_tags, errors)
-            return result
-        intents = [self.intents.itos[int(d.intents.argmax())] for d in predicted]
+        joint = self.intents is not None and all(s.intent for s in sentences)
         gold_intents = [s.intent for s in sentences]
-        result = joint_metrics(gold_tags, pred_tags, gold_intents, intents)
-        result["calibration"] = summary(np.stack([d.intents for d in predicted]),
-                                        [g == p for g, p in zip(gold_intents, intents)], self.parts.temperature)
+        intents = [self.intents.itos[int(d.intents.argmax())] for d in predicted] if joint else None
+        result = joint_metrics(gold_tags, pred_tags, gold_intents, intents) if joint else span_metrics(gold_tags, pred_tags)
+        result["slot_calibration"] = span_reliability(gold_tags, [(d.best.spans, d.best.scores) for d in predicted])
+        if joint:
+            result["calibration"] = summary(np.stack([d.intents for d in predicted]),
+                                            [g == p for g, p in zip(gold_intents, intents)], self.parts.temperature)
         if errors is not None:
-            result["errors"] = span_errors([s.tokens for s in sentences], gold_tags, pred_tags, errors, (gold_intents, intents))
-            result["errors"]["confusions"] = confusions(gold_intents, intents)
-            result["intents"] = classification_metrics(gold_intents, intents, sorted(set(self.intents.itos) | set(gold_intents)))
+            least = [min(d.best.scores, default=None) for d in predicted]
+            result["errors"] = span_errors([s.tokens for s in sentences], gold_tags, pred_tags, errors,
+                                           (gold_intents, intents) if joint else None, least)
+            if joint:
+                result["errors"]["confusions"] = confusions(gold_intents, intents)
+                result["intents"] = classification_metrics(gold_intents, intents, sorted(set(self.intents.itos) | set(gold_intents)))
         return result
 
     def confidences(self, sentences: list[TaggedSentence]) -> tuple[np.ndarray, np.ndarray] | None:
@@ -220,7 +221,7 @@ class SlotTagger(Predictor):
         return "\n".join(lines)
 
     def format_metrics(self, metrics: dict) -> str:
-        return format_span_table(metrics) + summary_line(metrics, "intent")
+        return format_span_table(metrics) + span_summary_line(metrics) + summary_line(metrics, "intent")
 
     @staticmethod
     def summary(metrics: dict) -> str:

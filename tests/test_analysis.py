@@ -64,6 +64,9 @@ def test_the_error_counts_agree_with_the_span_metrics_of_real_predictions(traine
     assert sum(n for pair, n in errors["top"]["wrong_label"] if pair.startswith("mislabelled -> ")) > c["wrong_label"] / 2
     assert len(errors["sentences"]) == 5 and all(e["gold"] != e["predicted"] for e in errors["sentences"])
     assert "]mislabelled" in errors["sentences"][0]["gold"]
+    assert all(e["confidence"] is None or 0 < e["confidence"] <= 1 for e in errors["sentences"])
+    slots = result["slot_calibration"]
+    assert sum(b["count"] for b in slots["bins"]) == errors["predicted_spans"] and 0 <= slots["ece"] <= 1
     assert 0 <= result["calibration"]["ece"] <= 1 and sum(b["count"] for b in result["calibration"]["bins"]) == len(sentences)
 
 

@@ -48,6 +48,13 @@ def test_page_is_self_contained(server):
     assert "innerHTML" not in answer.text
 
 
+def test_the_page_links_the_models_report(page, trained_tagger):
+    browser, server = page
+    href = browser.eval("document.querySelector('#about a').getAttribute('href')")
+    assert href == f"report/{trained_tagger.directory.name}"
+    assert httpx.get(server.url + href, timeout=120).text.startswith("<!doctype html>")
+
+
 def test_slots_are_highlighted_in_place(page, trained_tagger):
     browser, _ = page
     submit(browser, SENTENCE)

@@ -133,5 +133,34 @@ def test_the_report_renders_offline_in_chromium(tagger_report, tmp_path):
         assert ascending == sorted(ascending) and len(ascending) > 3
         browser.eval("document.querySelectorAll('table.sortable')[0].querySelectorAll('th')[3].click()")
         assert browser.eval(f1) == sorted(ascending, reverse=True)  # a click sorts by the column
+        order = "[...document.querySelector('.sentences').children].map(d => [+d.dataset.index, +d.dataset.confidence])"
+        as_in_data = browser.eval(order)
+        assert len(as_in_data) > 3 and as_in_data == sorted(as_in_data)
+        browser.eval("document.querySelector('button[data-order=confidence]').click()")
+        by_confidence = [c for _, c in browser.eval(order)]
+        assert by_confidence == sorted(c for _, c in as_in_data) and by_confidence != [c for _, c in as_in_data]
+        browser.eval("document.querySelector('button[data-order=index]').click()")
+        assert browser.eval(order) == as_in_data
     finally:
         browser.close()
+
+
+def test_the_server_serves_each_models_report_behind_its_token(model_copy, small_data, start_server):
+    import httpx
+
+    config = json.loads((model_copy / "config.json").read_text())
+    config["data"]["test"] = str(small_data.flights_dev)  # the test set the report is made on
+    (model_copy / "config.json").write_text(json.dumps(config))
+    server = start_server(f"flights={model_copy}", "--token", "s3cret")
+    try:
+        page = httpx.get(server.url + "report/flights?token=s3cret", timeout=120)
+        assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+        assert '<meta name=generator content="slotfill report">' in page.text and ">Training<" in page.text
+        assert f">On {small_data.flights_dev}<" in page.text and page.text.count("<svg") == 5
+        again = httpx.get(server.url + "report/flights", headers={"Authorization": "Bearer s3cret"}, timeout=30)
+        assert again.text == page.text  # built once
+        assert httpx.get(server.url + "report/flights", timeout=30).status_code == 401
+        missing = httpx.get(server.url + "report/nope?token=s3cret", timeout=30)
+        assert missing.status_code == 404 and missing.json() == {"error": "no report for 'nope' (served: flights)"}
+    finally:
+        server.stop()

@@ -15,6 +15,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from importlib import resources
+from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
@@ -40,9 +41,11 @@ class Served:
     name: str
     predictor: Predictor
     batcher: MicroBatcher
+    directory: Path | None = None  # where it was loaded from: its report is built from there
     reloads: int = 0
     loaded_at: float = field(default_factory=time.time)
     before: list[int] = field(default_factory=lambda: [0, 0])  # batches and texts of the models it replaced
+    report: asyncio.Task | None = None  # the report page, built once on first request
 
     def health(self) -> dict:
         counts = model_health(self.name, self.predictor, self.before[0] + self.batcher.batches,
@@ -63,7 +66,8 @@ class Api:
                  token: str | None = None, reloading: Reloading | None = None):
         self.limits, self.max_batch, self.batch_wait_ms = limits, max_batch, batch_wait_ms
         self.auth = Auth(token)
-        self.served = {name: Served(name, p, self._batcher(p)) for name, p in predictors.items()}
+        directories = reloading.sources if reloading else {}
+        self.served = {name: Served(name, p, self._batcher(p), directories.get(name)) for name, p in predictors.items()}
         self.default = next(iter(self.served))
         self.reloader = Reloader(reloading, lambda name: self.served[name].predictor, self.swap, RANKING) if reloading else None
         self.workers = reloading.generations.workers if reloading else 1
@@ -75,7 +79,7 @@ class Api:
     def swap(self, name: str, predictor: Predictor) -> None:
         """Serve `predictor` as `name` from now on; requests queued for the old model finish on it."""
         old = self.served[name]
-        new = Served(name, predictor, self._batcher(predictor), old.reloads + 1)
+        new = Served(name, predictor, self._batcher(predictor), old.directory, old.reloads + 1)
         new.batcher.start()
         self.served[name] = new
         task = asyncio.get_running_loop().create_task(self._retire(old, new))
@@ -135,6 +139,19 @@ class Api:
         if self.reloader is None:
             raise BadRequest("reloading is off in this server", 403)
         return json_response(await self.reloader.over_http(request.path_params["name"]))
+
+    async def report(self, request: Request) -> Response:
+        """The model's report page (slotfill.report), on its own test set, built on first request."""
+        self.auth.check(presented(request))
+        name = request.path_params["name"]
+        model = self.served.get(name)
+        if model is None or model.directory is None:
+            raise BadRequest(f"no report for {name!r} (served: {', '.join(self.served)})", 404)
+        if model.report is None:
+            from ..report import served
+
+            model.report = asyncio.get_running_loop().create_task(asyncio.to_thread(served, model.directory, model.predictor))
+        return HTMLResponse(await asyncio.shield(model.report))
 
     async def health(self, request: Request) -> Response:
         given = presented(request)
@@ -205,6 +222,7 @@ def create_app(
     app.add_route("/model/parse", api.parse, methods=["POST"])
     app.add_route("/models/{name}/reload", api.reload, methods=["POST"])
     app.add_route("/health", api.health, methods=["GET"])
+    app.add_route("/report/{name}", api.report, methods=["GET"])
     app.state.api = api
     app.add_route("/", _static(resources.files(__package__).joinpath("page.html").read_text(encoding="utf-8")), methods=["GET"])
     app.add_route("/docs", _static(openapi.docs_page(spec)), methods=["GET"])

@@ -174,6 +174,16 @@ RELOAD = {
     "security": _SECURITY,
 }
 
+REPORT = {
+    "summary": "The model's report page",
+    "description": "The HTML page `slotfill report` writes, on the test set the model's config records: training "
+                   "curves, per-label figures, confusions, errors, calibration. Built on the first request. "
+                   "The page at / links it (with `?token=` on a server that has a token).",
+    "parameters": [{"name": "name", "in": "path", "required": True, "schema": _STR}],
+    "responses": {"200": {"description": "OK", "content": {"text/html": {"schema": _STR}}}, **_ERRORS},
+    "security": _SECURITY,
+}
+
 
 def document(version: str) -> dict:
     """The OpenAPI 3.1 document served at /openapi.json."""
@@ -181,7 +191,7 @@ def document(version: str) -> dict:
         "openapi": "3.1.0",
         "info": {"title": "slotfill", "version": version},
         "paths": {"/tag": {"post": TAG}, "/classify": {"post": CLASSIFY}, "/model/parse": {"post": PARSE},
-                  "/models/{name}/reload": {"post": RELOAD}, "/health": {"get": HEALTH}},
+                  "/models/{name}/reload": {"post": RELOAD}, "/health": {"get": HEALTH}, "/report/{name}": {"get": REPORT}},
         "components": {"securitySchemes": {
             "bearer": {"type": "http", "scheme": "bearer", "description": "`slotfill serve --token TOKEN`"},
             "query": {"type": "apiKey", "in": "query", "name": "token", "description": "The same token, as Rasa sends it"},
