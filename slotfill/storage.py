@@ -148,13 +148,14 @@ class Parts:
     featurizer: Featurizer
     labels: dict[str, list[str] | None]
     calibration: dict = field(default_factory=dict)  # {"temperature": T} once fitted on dev data
+    synonyms: dict[str, str] = field(default_factory=dict)  # slot text, lowercased -> its canonical value
 
     @property
     def temperature(self) -> float:
         return float(self.calibration.get("temperature", 1.0))
 
     def vocab_json(self) -> dict:
-        return {"featurizer": self.featurizer.to_json(), **self.labels}
+        return {"featurizer": self.featurizer.to_json(), **self.labels, **({"synonyms": self.synonyms} if self.synonyms else {})}
 
 
 def save_model(directory: str | Path, parts: Parts, weights: bytes, metrics: dict | None = None,
@@ -263,11 +264,13 @@ def read_model(directory: str | Path) -> Parts:
             raise SlotfillError(f"not a model directory: {name} is missing", directory)
     raw_config, vocab = _read_json(directory / "config.json"), _read_json(directory / "vocab.json")
     try:
-        featurizer = Featurizer.from_json(vocab.pop("featurizer"))
+        featurizer, synonyms = Featurizer.from_json(vocab.pop("featurizer")), vocab.pop("synonyms", {})
+        if not isinstance(synonyms, dict) or not all(isinstance(v, str) for v in synonyms.values()):
+            raise SlotfillError("vocab.json: synonyms must map texts to values")
         calibration = _read_json(directory / CALIBRATION) if (directory / CALIBRATION).is_file() else {}
         if not isinstance(calibration.get("temperature", 1.0), (int, float)) or not calibration.get("temperature", 1.0) > 0:
             raise SlotfillError(f"{CALIBRATION}: the temperature must be a positive number")
-        return Parts(config_from_dict(raw_config), featurizer, vocab, calibration)
+        return Parts(config_from_dict(raw_config), featurizer, vocab, calibration, synonyms)
     except (SlotfillError, KeyError, TypeError, AttributeError) as err:
         raise SlotfillError(f"corrupt model directory ({err})", directory) from None
 

@@ -150,12 +150,15 @@ class SlotTagger(Predictor):
 
     predict_batch = tag_batch
 
-    @staticmethod
-    def _slots(text: str, tokens: list[Token], reading: Reading) -> list[dict]:
-        slots = []
+    def _slots(self, text: str, tokens: list[Token], reading: Reading) -> list[dict]:
+        """A reading's slots; each slot's `value` is the canonical value of its text where the training data
+        named it a synonym (case-insensitively), else its text."""
+        slots, synonyms = [], self.parts.synonyms
         for k, span in enumerate(reading.spans):
             start, end = tokens[span.start].start, tokens[span.end - 1].end
-            slots.append({"label": span.label, "text": text[start:end], "start": start, "end": end})
+            found = text[start:end]
+            slots.append({"label": span.label, "text": found, "start": start, "end": end,
+                          "value": synonyms.get(found.lower(), found)})
             if reading.scores is not None:
                 slots[-1]["score"] = reading.scores[k]
         return slots

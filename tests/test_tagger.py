@@ -54,7 +54,7 @@ def test_tokenizer_settings_saved_and_used_when_tagging(tmp_path, tiny_model):
     result = tagger.tag("我要听tfboys的歌")
     assert result["tokens"] == list("我要听tfboys的歌")
     score = result["slots"][0].pop("score")
-    assert result["slots"] == [{"label": "singer_name", "text": "tfboys", "start": 3, "end": 9}]
+    assert result["slots"] == [{"label": "singer_name", "text": "tfboys", "start": 3, "end": 9, "value": "tfboys"}]
     assert 0.0 < score <= 1.0  # a tiny model, not sure of all six letters
     assert result["intent"]["label"] == "PlayMusic"
 
@@ -154,3 +154,47 @@ def test_softmax_decoder_scores_are_products_of_token_probabilities(tmp_path, ta
         assert slot["score"] == pytest.approx(np.prod(marginals[np.arange(span.start, span.end), ids[span.start:span.end]]), abs=1e-6)
     assert result["nbest"][0]["tags"] == result["tags"]
     assert result["nbest"][0]["probability"] == pytest.approx(np.prod(marginals[np.arange(len(ids)), ids]), abs=1e-6)
+
+
+# ---- entity values: a Rasa project's synonyms, trained and served ----------------------------------------
+
+CITIES = ["boston", "denver", "chicago", "seattle", "dallas"]
+NYC = ['[new york city]{"entity": "city", "value": "NYC"}', '[the big apple]{"entity": "city", "value": "NYC"}', "[nyc](city)"]
+
+
+def rasa_project() -> str:
+    """A Rasa 3 nlu.yml: flights between cities, New York written three ways that map to one value, greetings."""
+    places = [f"[{c}](city)" for c in CITIES] + NYC
+    flights = [f"    - {template.format(a, b)}" for template in ("fly from {} to {}", "i want to go from {} to {}",
+                                                                   "book a flight to {1} leaving {0}")
+               for a, b in itertools.permutations(places, 2)]
+    greetings = ["    - hello", "    - hi there", "    - good morning", "    - hey"]
+    return ('version: "3.1"\nnlu:\n- intent: book_flight\n  examples: |\n' + "\n".join(flights)
+            + "\n- intent: greet\n  examples: |\n" + "\n".join(greetings * 5)
+            + "\n- synonym: NYC\n  examples: |\n    - nyc\n    - new york\n")
+
+
+def test_a_rasa_project_trains_and_answers_with_its_entity_values(tmp_path, tiny_model, run_slotfill, start_server):
+    """Rasa's drop-in: the project's nlu.yml trained as it is; the tagger and /model/parse give each entity's
+    canonical value, as Rasa's synonym mapper does, to Rasa's own HTTP interpreter request."""
+    project = tmp_path / "data" / "nlu.yml"
+    project.parent.mkdir()
+    project.write_text(rasa_project(), encoding="utf-8")
+    model = tmp_path / "model"
+    settings = [f"data.train='{project}'", "model.embeddings=['learned']", *tiny_model, "train.epochs=8", "train.onnx=true"]
+    done = run_slotfill("train", "--output", model, *[a for s in settings for a in ("--set", s)])
+    assert done.returncode == 0, done.stderr.decode()
+    assert json.loads((model / "vocab.json").read_text())["synonyms"] == {"new york city": "NYC", "the big apple": "NYC",
+                                                                             "nyc": "NYC", "new york": "NYC"}
+    tagged = json.loads(run_slotfill("tag", "--json", "--model", model, "fly from Boston to The Big Apple").stdout)
+    assert [(s["text"], s["value"]) for s in tagged["slots"]] == [("Boston", "Boston"), ("The Big Apple", "NYC")]
+    server = start_server(model)
+    try:
+        import httpx
+
+        rasa = {"token": None, "text": "i want to go from denver to new york city", "message_id": None}  # Rasa's RasaNLUHttpInterpreter
+        parsed = httpx.post(server.url + "model/parse", json=rasa, timeout=30).json()
+        assert parsed["intent"]["name"] == "book_flight"
+        assert [(e["entity"], e["value"]) for e in parsed["entities"]] == [("city", "denver"), ("city", "NYC")]
+    finally:
+        server.stop()

@@ -31,9 +31,10 @@ def assemble(parts: Parts) -> Predictor:
 
 def create(config: Config, examples: list) -> Predictor:
     """An untrained predictor of the configured task whose vocabularies and labels come from `examples`
-    (TaggedSentences for a tagger, LabelledTexts for a classifier)."""
+    (TaggedSentences for a tagger, LabelledTexts for a classifier), and the entity synonyms from a Corpus."""
     featurizer = build_featurizer([e.tokens for e in examples], config.vocab, config.model)
-    predictor = assemble(Parts(config, featurizer, Predictor.kind(config.task).label_lists(config, examples)))
+    labels = Predictor.kind(config.task).label_lists(config, examples)
+    predictor = assemble(Parts(config, featurizer, labels, synonyms=getattr(examples, "synonyms", {})))
     network(predictor).prepare((predictor.targets(e) for e in examples), config.train)
     return predictor
 

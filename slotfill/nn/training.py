@@ -16,6 +16,7 @@ from ..calibration import fit_temperature, nll
 from ..config import Config, config_to_dict
 from ..errors import SlotfillError
 from ..features import Featurizer
+from ..formats.base import Corpus
 from ..predict import Predictor
 from ..storage import Parts
 from . import checkpoint
@@ -68,7 +69,7 @@ def _read_data(config: Config) -> tuple[list, list]:
     random.Random(config.train.seed).shuffle(shuffled)
     cut = max(1, len(shuffled) // 10)
     log.info(f"no data.dev: holding out {cut} training sentences for early stopping")
-    return shuffled[cut:], shuffled[:cut]
+    return Corpus(shuffled[cut:], train_set.synonyms), shuffled[:cut]
 
 
 def _same_everywhere(cluster: Cluster, config: Config) -> tuple[list, list, str]:

@@ -35,7 +35,7 @@ def rasa_parse(result: dict, predictor: Predictor) -> dict:
         "entities": [
             {
                 "entity": s["label"],
-                "value": s["text"],
+                "value": s["value"],
                 "start": s["start"],
                 "end": s["end"],
                 "confidence_entity": s["score"],

@@ -39,6 +39,8 @@ TAGGED = {
         "tags": {"type": "array", "items": _STR, "description": "One BIO tag per token."},
         "slots": {"type": "array", "items": {"type": "object", "properties": {
             "label": _STR, "text": _STR, "start": _INT, "end": _INT,
+            "value": {**_STR, "description": "The canonical value where the training data named the text a synonym, "
+                                             "else the text."},
             "score": {**_NUM, "description": "The probability that exactly these tokens carry this slot."}}}},
         "intent": {**_SCORED, "description": "Present when the model has an intent head."},
     },
