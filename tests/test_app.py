@@ -63,6 +63,9 @@ def test_slots_are_highlighted_in_place(page, trained_tagger):
     assert [(text, label) for text, label, _ in marks] == [(s["text"], s["label"]) for s in expected["slots"]]
     assert ("taipei", "fromloc.city_name") in [(t, l) for t, l, _ in marks]
     assert ("boston", "toloc.city_name") in [(t, l) for t, l, _ in marks]
+    shown = browser.eval("[...document.querySelectorAll('#sentence mark .label')].map(l => "
+                         "getComputedStyle(l, '::after').content)")
+    assert shown == [f'"{s["score"]:.2f}"' for s in expected["slots"]]  # each slot's probability, drawn after its label
     colours = {label: colour for _, label, colour in marks}
     assert len(set(colours.values())) == len(colours)  # a colour per slot type
     assert browser.eval("document.getElementById('sentence').textContent.replace(/fromloc.city_name|toloc.city_name/g, '')") \
