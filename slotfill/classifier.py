@@ -46,6 +46,11 @@ class Classifier(Predictor):
             raise SlotfillError(f"the training data has one class ({labels[0]!r}); a classifier needs two or more")
         return {"labels": labels}
 
+    @staticmethod
+    def stratum(example) -> str:
+        """What cross-validation keeps in proportion across folds: the example's label."""
+        return example.label or ""
+
     def targets(self, example: LabelledText) -> dict[str, np.ndarray | int]:
         return {"labels": self.labels.id(example.label)}
 

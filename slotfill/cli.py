@@ -148,17 +148,24 @@ main.command("classify")(_applying("Classifier", DEFAULT_CLASSIFIER, "Classify T
 
 @main.command()
 @click.argument("model_dir", type=click.Path(path_type=Path))
-@click.argument("data", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("data", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--format", "data_format", default=None, help="Data format [the model's data.format].")
 @click.option("--json", "as_json", is_flag=True, help="The figures as JSON fractions.")
 @ENGINE
 @click.option("--errors", type=click.IntRange(min=0), is_flag=False, flag_value=10, default=None, metavar="[N]",
               help="Add the error analysis: errors by kind, the largest confusions and N sentences with errors [10].")
-def evaluate(model_dir: Path, data: tuple[Path, ...], data_format: str | None, as_json: bool, engine: str, errors: int | None) -> None:
-    """Evaluate MODEL_DIR on DATA (files or folders of data files, any supported format)."""
+@click.option("--folds", type=int, help="Cross-validate instead: MODEL_DIR is a CONFIG whose data.train is split into K folds.")
+def evaluate(model_dir: Path, data: tuple[Path, ...], data_format: str | None, as_json: bool, engine: str, errors: int | None,
+             folds: int | None) -> None:
+    """Evaluate MODEL_DIR on DATA (files or folders of data files, any supported format); with --folds K, cross-validate
+    the config MODEL_DIR names on its training data."""
     from .analysis import format_errors
     from .predict import load
 
+    if folds is not None:
+        return _cross_validate(model_dir, data, folds, as_json)
+    if not data:
+        raise SlotfillError("give DATA to evaluate on (or --folds K with a CONFIG)")
     predictor = load(model_dir, engine)
     if data_format:
         predictor.config.data.format = data_format
@@ -167,6 +174,16 @@ def evaluate(model_dir: Path, data: tuple[Path, ...], data_format: str | None, a
         _emit_json(result)
     else:
         click.echo(predictor.format_metrics(result) + ("\n\n" + format_errors(result["errors"]) if errors is not None else ""))
+
+
+def _cross_validate(config: Path, data: tuple[Path, ...], folds: int, as_json: bool) -> None:
+    from .config import find_config, load_config
+    from .nn.folds import cross_validate, format_cross_validation
+
+    if data:
+        raise SlotfillError("--folds takes a CONFIG and no DATA: the folds come from its data.train")
+    result = cross_validate(load_config(find_config(config)), folds)
+    _emit_json(result) if as_json else click.echo(format_cross_validation(result))
 
 
 @main.command()
@@ -202,7 +219,7 @@ def report(model_dir: Path, data: tuple[str, ...], output: Path, force: bool, en
 def info(model_dir: Path) -> None:
     """Show a model's configuration, vocabulary and label sizes and parameters per layer."""
     from .config import config_to_dict
-    from .nn.build import network
+    from .nn.build import parameters
     from .predict import load
     from .storage import load_metrics
 
@@ -212,18 +229,11 @@ def info(model_dir: Path) -> None:
     for section in ("data", "text", "model", "train"):
         flat = {k: v for k, v in config[section].items() if not isinstance(v, dict)}
         click.echo(f"[{section}]    " + ", ".join(f"{k}={v}" for k, v in flat.items()))
-    fz = predictor.featurizer
-    click.echo(f"vocabulary {len(fz.words)} words" + (f", {len(fz.chars)} characters" if fz.chars else "")
-               + (f", {fz.buckets} trigram buckets" if fz.buckets else "") + (f", {len(fz.bigrams)} bigrams" if fz.bigrams else ""))
-    click.echo(f"labels     {predictor.describe_labels()}")
-    click.echo("parameters")
-    total = 0
-    for name, module in network(predictor).named_modules():
-        own = sum(p.numel() for p in module.parameters(recurse=False))
-        if own:
-            click.echo(f"  {name:<45} {own:>12,}")
-            total += own
-    click.echo(f"  {'total':<45} {total:>12,}")
+    click.echo(f"vocabulary {predictor.featurizer.describe()}")
+    click.echo(f"labels     {predictor.describe_labels()}\nparameters")
+    counts = parameters(predictor)
+    for name, own in [*counts.items(), ("total", sum(counts.values()))]:
+        click.echo(f"  {name:<45} {own:>12,}")
     metrics = load_metrics(model_dir)
     if metrics and metrics.get("history", {}).get("best") is not None:
         h = metrics["history"]

@@ -158,6 +158,11 @@ class Featurizer:
         """The arrays this featurizer makes, in SCHEMA order: the exported network's inputs."""
         return [a for a in SCHEMA if a.used(self.switched_on)]
 
+    def describe(self) -> str:
+        """The vocabulary sizes, as `slotfill info` shows them."""
+        return (f"{len(self.words)} words" + (f", {len(self.chars)} characters" if self.chars else "")
+                + (f", {self.buckets} trigram buckets" if self.buckets else "") + (f", {len(self.bigrams)} bigrams" if self.bigrams else ""))
+
     def form(self, token: str) -> str:
         return normalize(token, self.lowercase, self.normalize_digits)
 

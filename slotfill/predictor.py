@@ -132,6 +132,11 @@ class Predictor:
         """The label lists of a model trained on `examples` (vocab.json's label entries)."""
         raise NotImplementedError
 
+    @staticmethod
+    def stratum(example) -> str:
+        """The group of an example that cross-validation keeps in proportion across folds."""
+        raise NotImplementedError
+
     def targets(self, example) -> dict[str, np.ndarray | int]:
         """An example's training targets as ids: arrays are per token, integers per sentence."""
         raise NotImplementedError

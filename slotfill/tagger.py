@@ -76,6 +76,11 @@ class SlotTagger(Predictor):
         return {"tags": ["O", *sorted({t for e in examples for t in e.tags} - {"O"})],
                 "intents": sorted({e.intent for e in examples}) if intents else None}
 
+    @staticmethod
+    def stratum(example) -> str:
+        """What cross-validation keeps in proportion across folds: the example's intent."""
+        return example.intent or ""
+
     def targets(self, example: TaggedSentence) -> dict[str, np.ndarray | int]:
         targets: dict[str, np.ndarray | int] = {"tags": np.array(self.tags.ids(example.tags), dtype=np.int64)}
         if self.intents is not None:

@@ -50,3 +50,9 @@ def save(predictor: Predictor, directory: str | Path, metrics: dict | None = Non
     `weights` defaults to the model's current state."""
     weights = weights if weights is not None else weights_bytes(network(predictor))
     storage.save_model(directory, predictor.parts, weights, metrics, extra)
+
+
+def parameters(predictor: Predictor) -> dict[str, int]:
+    """The trainable numbers of each layer of the network that holds some, by module name."""
+    counts = {name: sum(p.numel() for p in module.parameters(recurse=False)) for name, module in network(predictor).named_modules()}
+    return {name: n for name, n in counts.items() if n}

@@ -60,22 +60,28 @@ def _metric_name(config: Config) -> str:
     return config.train.metric if config.train.metric != "auto" else Predictor.kind(config.task).metric
 
 
+def hold_out(examples: list, seed: int) -> tuple[list, list]:
+    """A tenth of the training examples (shuffled by `seed`) held out as dev data for early stopping."""
+    shuffled = examples[:]
+    random.Random(seed).shuffle(shuffled)
+    cut = max(1, len(shuffled) // 10)
+    log.info(f"no data.dev: holding out {cut} training sentences for early stopping")
+    return Corpus(shuffled[cut:], getattr(examples, "synonyms", {})), shuffled[:cut]
+
+
 def _read_data(config: Config) -> tuple[list, list]:
     read = Predictor.kind(config.task).read
     train_set = read(config, config.data.train)
     if config.data.dev:
         return train_set, read(config, config.data.dev)
-    shuffled = train_set[:]  # hold out a tenth of the training data for early stopping
-    random.Random(config.train.seed).shuffle(shuffled)
-    cut = max(1, len(shuffled) // 10)
-    log.info(f"no data.dev: holding out {cut} training sentences for early stopping")
-    return Corpus(shuffled[cut:], train_set.synonyms), shuffled[:cut]
+    return hold_out(train_set, config.train.seed)
 
 
-def _same_everywhere(cluster: Cluster, config: Config) -> tuple[list, list, str]:
-    """Read the data in every process, and stop all of them (rank 0 saying why) unless they agree."""
+def _same_everywhere(cluster: Cluster, config: Config, sets: tuple[list, list] | None) -> tuple[list, list, str]:
+    """Read the data in every process (or take `sets`, training and dev examples), and stop all of them (rank 0
+    saying why) unless they agree."""
     try:
-        train_set, dev_set = _read_data(config)
+        train_set, dev_set = sets or _read_data(config)
         mine = {"config": config_to_dict(config), "train": checkpoint.fingerprint(train_set), "dev": checkpoint.fingerprint(dev_set)}
     except SlotfillError as err:
         train_set, dev_set, mine = [], [], {"error": str(err)}
@@ -104,32 +110,35 @@ def _resumable(output: Path, config: Config, data: str, cluster: Cluster) -> dic
     return saved
 
 
-def train(config: Config, output: str | Path, resume: bool = False, force: bool = False) -> tuple[Predictor, dict]:
+def train(config: Config, output: str | Path, resume: bool = False, force: bool = False,
+          sets: tuple[list, list] | None = None) -> tuple[Predictor, dict]:
     """Train the configured model, keep the best model and the last epoch's checkpoint in `output`, and return
     the model with its metrics. `resume` continues from that checkpoint. A non-empty `output` that holds no
-    slotfill model is refused unless `force` (see storage.check_output). Under torchrun, every process
-    trains its share (DistributedDataParallel); rank 0 alone checks `output`, evaluates and writes."""
+    slotfill model is refused unless `force` (see storage.check_output). `sets`: training and dev examples
+    to use instead of the configured data. Under torchrun, every process trains its share
+    (DistributedDataParallel); rank 0 alone checks `output`, evaluates and writes."""
     if not config.data.train:
         raise SlotfillError("no training data: set data.train in the config or with --set data.train=PATH")
     kind = device_type(config.train.device)
     cluster = join(kind)
     try:
         cluster.from_main(lambda: storage.check_output(output, force or resume, folder=True, ours=storage.is_model))
-        trained = _train(config, Path(output), resume, cluster, kind)
+        trained = _train(config, Path(output), resume, cluster, kind, sets)
         cluster.wait()  # the others wait for rank 0 to write the model: tearing down gloo while it works aborted them
         return trained
     finally:
         leave(cluster)
 
 
-def _train(config: Config, output: Path, resume: bool, cluster: Cluster, kind: str) -> tuple[Predictor, dict]:
+def _train(config: Config, output: Path, resume: bool, cluster: Cluster, kind: str,
+           sets: tuple[list, list] | None) -> tuple[Predictor, dict]:
     device = torch.device(kind, cluster.local_rank) if kind == "cuda" else torch.device("cpu")
     amp = amp_dtype(config.train.amp, device)
     set_seed(config.train.seed)
     set_threads(config.train.threads)
     if not cluster.main:
         log.setLevel(logging.WARNING)
-    train_set, dev_set, data = _same_everywhere(cluster, config)
+    train_set, dev_set, data = _same_everywhere(cluster, config, sets)
     saved = cluster.from_main(lambda: _resumable(output, config, data, cluster)) if resume else None
 
     predictor = None
