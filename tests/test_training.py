@@ -602,3 +602,18 @@ def test_training_under_bf16_autocast_on_the_cpu(tagged_files, tagger_overrides,
     saved = torch.load(tmp_path / "bf16" / "weights.pt", weights_only=True)
     assert all(v.dtype == torch.float32 for v in saved.values() if v.is_floating_point())
     assert SlotTagger.load(tmp_path / "bf16").tag("flights from boston")["tags"]
+
+
+def test_dev_data_of_other_training_data_gets_a_notice(small_data, tmp_path, flights_config, tagger_overrides, caplog):
+    dev = tmp_path / "dev.jsonl"
+    dev.write_text(json.dumps({"text": "is it windy in paris", "slots": [{"start": 15, "end": 20, "label": "city"}],
+                               "intent": "GetWeather"}) + "\n", encoding="utf-8")
+    with caplog.at_level("WARNING", logger="slotfill"):
+        train(load_config(flights_config, tagger_overrides(small_data.flights_train, dev, 1)), tmp_path / "model")
+    assert [r.getMessage() for r in caplog.records if "shares no intent" in r.getMessage()] == [
+        f"notice: {dev}: the dev data shares no intent or class with the training data (is it the dev data of other "
+        "training data? --set data.dev='' holds out a tenth of the training data)"]
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="slotfill"):
+        train(load_config(flights_config, tagger_overrides(small_data.flights_train, small_data.flights_dev, 1)), tmp_path / "m2")
+    assert not [r for r in caplog.records if "shares no intent" in r.getMessage()]

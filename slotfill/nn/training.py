@@ -70,11 +70,15 @@ def hold_out(examples: list, seed: int) -> tuple[list, list]:
 
 
 def _read_data(config: Config) -> tuple[list, list]:
-    read = Predictor.kind(config.task).read
-    train_set = read(config, config.data.train)
-    if config.data.dev:
-        return train_set, read(config, config.data.dev)
-    return hold_out(train_set, config.train.seed)
+    kind = Predictor.kind(config.task)
+    train_set = kind.read(config, config.data.train)
+    if not config.data.dev:
+        return hold_out(train_set, config.train.seed)
+    dev_set = kind.read(config, config.data.dev)
+    if not {kind.stratum(e) for e in dev_set} & {kind.stratum(e) for e in train_set}:
+        log.warning(f"notice: {config.data.dev}: the dev data shares no intent or class with the training data "
+                    "(is it the dev data of other training data? --set data.dev='' holds out a tenth of the training data)")
+    return train_set, dev_set
 
 
 def _same_everywhere(cluster: Cluster, config: Config, sets: tuple[list, list] | None) -> tuple[list, list, str]:
