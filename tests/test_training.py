@@ -604,15 +604,20 @@ def test_training_under_bf16_autocast_on_the_cpu(tagged_files, tagger_overrides,
     assert SlotTagger.load(tmp_path / "bf16").tag("flights from boston")["tags"]
 
 
-def test_dev_data_of_other_training_data_gets_a_notice(small_data, tmp_path, flights_config, tagger_overrides, caplog):
-    dev = tmp_path / "dev.jsonl"
-    dev.write_text(json.dumps({"text": "is it windy in paris", "slots": [{"start": 15, "end": 20, "label": "city"}],
-                               "intent": "GetWeather"}) + "\n", encoding="utf-8")
-    with caplog.at_level("WARNING", logger="slotfill"):
-        train(load_config(flights_config, tagger_overrides(small_data.flights_train, dev, 1)), tmp_path / "model")
-    assert [r.getMessage() for r in caplog.records if "shares no intent" in r.getMessage()] == [
-        f"notice: {dev}: the dev data shares no intent or class with the training data (is it the dev data of other "
-        "training data? --set data.dev='' holds out a tenth of the training data)"]
+def test_dev_and_test_data_of_other_training_data_are_not_used(small_data, tmp_path, flights_config, tagger_overrides, caplog):
+    """A config's dev and test sets kept while data.train points at other data: a tenth of the training data
+    is held out instead, and nothing is tested, each with one notice."""
+    other = tmp_path / "other.jsonl"
+    other.write_text(json.dumps({"text": "is it windy in paris", "slots": [{"start": 15, "end": 20, "label": "city"}],
+                                 "intent": "GetWeather"}) + "\n", encoding="utf-8")
+    settings = tagger_overrides(small_data.flights_train, other, 1, (f"data.test='{other}'",))
+    with caplog.at_level("INFO", logger="slotfill"):
+        _, metrics = train(load_config(flights_config, settings), tmp_path / "model")
+    notices = [r.getMessage() for r in caplog.records if "shares no intent" in r.getMessage()]
+    assert notices == [f"notice: {other}: the dev data shares no intent or class with the training data, so it cannot "
+                       "choose the best epoch: a tenth of the training data is held out instead",
+                       f"notice: {other}: the test data shares no intent or class with the training data: not tested"]
+    assert "no data.dev: holding out 40 training sentences for early stopping" in caplog.text and "test" not in metrics
     caplog.clear()
     with caplog.at_level("WARNING", logger="slotfill"):
         train(load_config(flights_config, tagger_overrides(small_data.flights_train, small_data.flights_dev, 1)), tmp_path / "m2")

@@ -69,16 +69,23 @@ def hold_out(examples: list, seed: int) -> tuple[list, list]:
     return Corpus(shuffled[cut:], getattr(examples, "synonyms", {})), shuffled[:cut]
 
 
+def foreign(config: Config, examples: list, train_set: list) -> bool:
+    """Whether `examples` share no intent or class with the training data: the dev or test data of other
+    training data (a config's data.dev or data.test kept while data.train points elsewhere)."""
+    stratum = Predictor.kind(config.task).stratum
+    return not {stratum(e) for e in examples} & {stratum(e) for e in train_set}
+
+
 def _read_data(config: Config) -> tuple[list, list]:
     kind = Predictor.kind(config.task)
     train_set = kind.read(config, config.data.train)
-    if not config.data.dev:
-        return hold_out(train_set, config.train.seed)
-    dev_set = kind.read(config, config.data.dev)
-    if not {kind.stratum(e) for e in dev_set} & {kind.stratum(e) for e in train_set}:
-        log.warning(f"notice: {config.data.dev}: the dev data shares no intent or class with the training data "
-                    "(is it the dev data of other training data? --set data.dev='' holds out a tenth of the training data)")
-    return train_set, dev_set
+    if config.data.dev:
+        dev_set = kind.read(config, config.data.dev)
+        if not foreign(config, dev_set, train_set):
+            return train_set, dev_set
+        log.warning(f"notice: {config.data.dev}: the dev data shares no intent or class with the training data, so it "
+                    "cannot choose the best epoch: a tenth of the training data is held out instead")
+    return hold_out(train_set, config.train.seed)
 
 
 def _same_everywhere(cluster: Cluster, config: Config, sets: tuple[list, list] | None) -> tuple[list, list, str]:
@@ -175,8 +182,11 @@ def _train(config: Config, output: Path, resume: bool, cluster: Cluster, kind: s
     if not cluster.main:
         return predictor, metrics
     calibrate(predictor, dev_set, output, metrics)
-    if config.data.test:
-        metrics["test"] = predictor.evaluate(predictor.read(config, config.data.test))
+    test_set = predictor.read(config, config.data.test) if config.data.test else []
+    if test_set and foreign(config, test_set, train_set):
+        log.warning(f"notice: {config.data.test}: the test data shares no intent or class with the training data: not tested")
+    elif test_set:
+        metrics["test"] = predictor.evaluate(test_set)
         log.info(f"test {predictor.summary(metrics['test'])}")
     storage.write_metrics(output, metrics)  # the rest of the directory holds the best model already
     if config.train.onnx:
