@@ -75,15 +75,16 @@ class Classifier(Predictor):
         """`classify_batch` (every class is scored, so `ranking` changes nothing; there are no tags for `nbest`)."""
         return self.classify_batch(texts)
 
-    def evaluate(self, examples: list[LabelledText], errors: int | None = None) -> dict:
+    def evaluate(self, examples: list[LabelledText], errors: int | None = None, confidence: bool = True) -> dict:
         """Accuracy, macro-F1, per-class figures, the confusion matrix and the calibration of the confidences;
         with `errors`, also the largest confusions and up to `errors` misclassified sentences ("errors")."""
         scores = self.predict_tokens([e.tokens for e in examples])
         predicted = [max(s, key=s.get) for s in scores]
         gold = [e.label for e in examples]
         result = classification_metrics(gold, predicted, sorted(set(self.labels.itos) | set(gold)))
-        result["calibration"] = summary(np.array([list(s.values()) for s in scores]), [g == p for g, p in zip(gold, predicted)],
-                                        self.parts.temperature)
+        if confidence:
+            result["calibration"] = summary(np.array([list(s.values()) for s in scores]),
+                                            [g == p for g, p in zip(gold, predicted)], self.parts.temperature)
         if errors is not None:
             wrong = [i for i, (g, p) in enumerate(zip(gold, predicted)) if g != p][:errors]
             result["errors"] = {"confusions": confusions(gold, predicted), "sentences": [

@@ -146,7 +146,9 @@ class Predictor:
         `nbest`: the most probable tag sequences listed, where there are tags)."""
         raise NotImplementedError
 
-    def evaluate(self, examples: list) -> dict:
+    def evaluate(self, examples: list, errors: int | None = None, confidence: bool = True) -> dict:
+        """The figures on labelled examples; `errors`: add the error analysis with that many sentences;
+        `confidence`: add how well the confidences are calibrated (training's per-epoch dev figures leave it out)."""
         raise NotImplementedError
 
     def confidences(self, examples: list) -> tuple[np.ndarray, np.ndarray] | None:

@@ -183,22 +183,23 @@ class SlotTagger(Predictor):
                                for r in decoded.nbest]
         return result
 
-    def evaluate(self, sentences: list[TaggedSentence], errors: int | None = None) -> dict:
+    def evaluate(self, sentences: list[TaggedSentence], errors: int | None = None, confidence: bool = True) -> dict:
         """conlleval span metrics and the calibration of the slot scores ("slot_calibration"), with intent and
         sentence accuracy and the calibration of the intent confidences when the model has an intent head; with
         `errors`, also the error analysis ("errors", with up to `errors` sentences) and the per-intent figures."""
-        predicted = self.predict_tokens([s.tokens for s in sentences], with_scores=True)
+        predicted = self.predict_tokens([s.tokens for s in sentences], with_scores=confidence)
         gold_tags, pred_tags = [s.tags for s in sentences], [d.best.tags for d in predicted]
         joint = self.intents is not None and all(s.intent for s in sentences)
         gold_intents = [s.intent for s in sentences]
         intents = [self.intents.itos[int(d.intents.argmax())] for d in predicted] if joint else None
         result = joint_metrics(gold_tags, pred_tags, gold_intents, intents) if joint else span_metrics(gold_tags, pred_tags)
-        result["slot_calibration"] = span_reliability(gold_tags, [(d.best.spans, d.best.scores) for d in predicted])
-        if joint:
+        if confidence:
+            result["slot_calibration"] = span_reliability(gold_tags, [(d.best.spans, d.best.scores) for d in predicted])
+        if joint and confidence:
             result["calibration"] = summary(np.stack([d.intents for d in predicted]),
                                             [g == p for g, p in zip(gold_intents, intents)], self.parts.temperature)
         if errors is not None:
-            least = [min(d.best.scores, default=None) for d in predicted]
+            least = [min(d.best.scores, default=None) for d in predicted] if confidence else None
             result["errors"] = span_errors([s.tokens for s in sentences], gold_tags, pred_tags, errors,
                                            (gold_intents, intents) if joint else None, least)
             if joint:

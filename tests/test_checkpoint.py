@@ -74,7 +74,7 @@ def test_resumed_run_ends_with_the_model_of_an_uninterrupted_run(settings, fligh
 def test_checkpoint_is_written_every_epoch_and_loads_without_code(settings, flights_config, tmp_path, monkeypatch):
     config = load_config(flights_config, settings())
     scores = iter(range(1, 100))  # a dev score that rises every epoch: epoch 2 is the best when the run stops
-    monkeypatch.setattr(SlotTagger, "evaluate", lambda self, sentences: {"precision": 0.0, "recall": 0.0, "f1": next(scores) / 100})
+    monkeypatch.setattr(SlotTagger, "evaluate", lambda self, sentences, **options: {"precision": 0.0, "recall": 0.0, "f1": next(scores) / 100})
     interrupted(monkeypatch, config, tmp_path / "m", at_epoch=3)
     state = torch.load(tmp_path / "m" / CHECKPOINT, weights_only=True)
     assert state["epoch"] == 2 and len(state["history"]["epochs"]) == 2

@@ -297,11 +297,11 @@ def test_interrupted_training_keeps_the_best_checkpoint(small_data, train_tiny, 
     calls = []
     evaluate = SlotTagger.evaluate
 
-    def interrupting(self, sentences):
+    def interrupting(self, sentences, **options):
         calls.append(1)
         if len(calls) == 3:
             raise KeyboardInterrupt
-        return evaluate(self, sentences)
+        return evaluate(self, sentences, **options)
 
     monkeypatch.setattr(SlotTagger, "evaluate", interrupting)
     output = tmp_path / "parent" / "model"
@@ -345,7 +345,7 @@ def _train_improving(train_tiny, output, monkeypatch):
     """Train with a dev score that rises every epoch, so every epoch saves a checkpoint."""
     scores = iter(range(1, 100))
 
-    def rising(self, sentences):
+    def rising(self, sentences, **options):
         return {"precision": 0.0, "recall": 0.0, "f1": next(scores) / 100}
 
     monkeypatch.setattr(SlotTagger, "evaluate", rising)
@@ -442,14 +442,16 @@ def test_without_dev_data_a_tenth_is_held_out(small_data, tmp_path, flights_conf
     config = load_config(flights_config, tagger_overrides(small_data.flights_train, "", 1))
     assert config.data.dev == ""
     scored, evaluate = [], SlotTagger.evaluate
-    monkeypatch.setattr(SlotTagger, "evaluate", lambda self, sentences: scored.append(sentences) or evaluate(self, sentences))
+    monkeypatch.setattr(SlotTagger, "evaluate",
+                        lambda self, sentences, **options: scored.append((sentences, options)) or evaluate(self, sentences, **options))
     with caplog.at_level("INFO", logger="slotfill"):
         _, metrics = train(config, tmp_path / "model")
     log = [record.getMessage() for record in caplog.records]
     assert "no data.dev: holding out 40 training sentences for early stopping" in log
     assert any(line.startswith("360 training and 40 dev sentences;") for line in log), log
-    (dev,) = scored  # one epoch, one dev evaluation: on 40 of the training sentences
+    ((dev, options),) = scored  # one epoch, one dev evaluation: on 40 of the training sentences
     assert len(dev) == 40 and {s.text for s in dev} <= set(training_texts)
+    assert options == {"confidence": False}  # the epoch's dev figures skip slot scores and calibration
     (epoch,) = metrics["history"]["epochs"]
     assert metrics["history"]["best"] == epoch["dev"]["f1"]
     assert (tmp_path / "model" / "weights.pt").is_file()

@@ -219,7 +219,7 @@ def fit(trainer: Trainer, dev: list, metric: str, output: Path, saved: dict | No
 
         def evaluate() -> dict:
             with autocast(trainer.device, trainer.amp):
-                scores = predictor.evaluate(dev)
+                scores = predictor.evaluate(dev, confidence=False)
             if metric not in scores:
                 raise SlotfillError(f"train.metric = {metric!r} is not measured for this model (measured: {', '.join(k for k in scores if isinstance(scores[k], float))})")
             entry = {"epoch": epoch, "loss": loss, "dev": {k: v for k, v in scores.items() if isinstance(v, float)},
