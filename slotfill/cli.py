@@ -163,7 +163,9 @@ def evaluate(model_dir: Path, data: tuple[Path, ...], data_format: str | None, a
     from .predict import load
 
     if folds is not None:
-        return _cross_validate(model_dir, data, folds, as_json)
+        if data or errors is not None or data_format:
+            raise SlotfillError("--folds takes a CONFIG and no DATA, --errors or --format: the folds come from its data.train")
+        return _cross_validate(model_dir, folds, as_json)
     if not data:
         raise SlotfillError("give DATA to evaluate on (or --folds K with a CONFIG)")
     predictor = load(model_dir, engine)
@@ -176,12 +178,10 @@ def evaluate(model_dir: Path, data: tuple[Path, ...], data_format: str | None, a
         click.echo(predictor.format_metrics(result) + ("\n\n" + format_errors(result["errors"]) if errors is not None else ""))
 
 
-def _cross_validate(config: Path, data: tuple[Path, ...], folds: int, as_json: bool) -> None:
+def _cross_validate(config: Path, folds: int, as_json: bool) -> None:
     from .config import find_config, load_config
     from .nn.folds import cross_validate, format_cross_validation
 
-    if data:
-        raise SlotfillError("--folds takes a CONFIG and no DATA: the folds come from its data.train")
     result = cross_validate(load_config(find_config(config)), folds)
     _emit_json(result) if as_json else click.echo(format_cross_validation(result))
 

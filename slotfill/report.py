@@ -11,6 +11,7 @@ from . import charts, storage
 from .analysis import KINDS
 from .errors import SlotfillError
 from .predictor import Predictor
+from .tags import spans
 
 GENERATOR = "slotfill report"  # marks a file this command wrote: it may be replaced without --force
 SENTENCES = 200  # sentences with errors shown for each data set
@@ -61,8 +62,6 @@ def _pct(x: float) -> str:
 
 def _marked(tokens: list[str], tags: list[str]) -> str:
     """Tokens with each span highlighted in its label's colour, the label after it."""
-    from .tags import spans
-
     out, at = [], 0
     for span in spans(tags):
         out += [_esc(t) for t in tokens[at:span.start]]

@@ -52,8 +52,9 @@ def test_cross_validation_tests_every_example_once(tagger_config_file):
 
 @pytest.mark.parametrize("args, message", [
     (("--folds", "1", "CONFIG"), "--folds must be from 2 to the number of training examples (400), not 1"),
-    (("--folds", "2", "CONFIG", "DATA"), "--folds takes a CONFIG and no DATA"),
+    (("--folds", "2", "CONFIG", "DATA"), "--folds takes a CONFIG and no DATA, --errors or --format"),
     (("MODEL",), "give DATA to evaluate on (or --folds K with a CONFIG)"),
+    (("--folds", "2", "CONFIG", "--errors", "3"), "--folds takes a CONFIG and no DATA, --errors or --format"),
 ])
 def test_bad_cross_validation_arguments_are_one_line(tagger_config_file, trained_tagger, small_data, args, message):
     stand_ins = {"CONFIG": tagger_config_file, "DATA": small_data.flights_dev, "MODEL": trained_tagger.directory}
