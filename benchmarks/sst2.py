@@ -28,7 +28,7 @@ def run(config_path: Path, seed: int, output: Path, overrides: list[str]) -> dic
         "accuracy": metrics["test"]["accuracy"], "macro_f1": metrics["test"]["macro_f1"],
         "dev_accuracy": metrics["history"]["best"], "train_seconds": wall,
         "epochs": len(metrics["history"]["epochs"]),
-        "sentences_per_second": sentences_per_second(classifier.predict_tokens, tokens),
+        "sentences_per_second": sentences_per_second(classifier.sentence_outputs, tokens),
     }
 
 

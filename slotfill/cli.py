@@ -110,11 +110,24 @@ def _emit_json(obj: dict) -> None:
     click.echo(json.dumps(obj, ensure_ascii=False))
 
 
-def _apply(kind: str, texts: tuple[str, ...], model: Path, as_json: bool, engine: str, nbest: int = 0) -> None:
+FALLBACK = [click.option(f"--{name.replace('_', '-')}", name, type=float, help=f"Answer nlu_fallback when {when} [the model's; 0: never].")
+            for name, when in (("threshold", "the top intent's (or class's) probability is below this"),
+                               ("ambiguity_threshold", "the top two probabilities are closer than this"),
+                               ("typicality_threshold", "the sentence is less typical of the training data than this (0 to 1)"))]
+
+
+def fallback_options(command):
+    for option in reversed(FALLBACK):
+        command = option(command)
+    return command
+
+
+def _apply(kind: str, texts: tuple[str, ...], model: Path, as_json: bool, engine: str, nbest: int = 0, **fallback) -> None:
     """Load the model as the predictor class named `kind` and print its results for TEXT or stdin's lines."""
     from . import predict
 
     predictor = getattr(predict, kind).load(model, engine)
+    predictor.fallback = predictor.fallback.but(**fallback)
     for chunk in _sentences(texts):
         for result in predictor.predict_batch(chunk, nbest=nbest):
             _emit_json(result) if as_json else click.echo(predictor.format_result(result))
@@ -127,6 +140,7 @@ def _applying(kind: str, default_model: Path, help: str):
     @click.option("--model", "-m", type=click.Path(path_type=Path), default=default_model, show_default=True)
     @click.option("--json", "as_json", is_flag=True, help="One JSON object per sentence.")
     @ENGINE
+    @fallback_options
     def command(texts: tuple[str, ...], model: Path, as_json: bool, engine: str, **options) -> None:
         _apply(kind, texts, model, as_json, engine, **options)
 
@@ -155,8 +169,9 @@ main.command("classify")(_applying("Classifier", DEFAULT_CLASSIFIER, "Classify T
 @click.option("--errors", type=click.IntRange(min=0), is_flag=False, flag_value=10, default=None, metavar="[N]",
               help="Add the error analysis: errors by kind, the largest confusions and N sentences with errors [10].")
 @click.option("--folds", type=int, help="Cross-validate instead: MODEL_DIR is a CONFIG whose data.train is split into K folds.")
+@fallback_options
 def evaluate(model_dir: Path, data: tuple[Path, ...], data_format: str | None, as_json: bool, engine: str, errors: int | None,
-             folds: int | None) -> None:
+             folds: int | None, **fallback) -> None:
     """Evaluate MODEL_DIR on DATA (files or folders of data files, any supported format); with --folds K, cross-validate
     the config MODEL_DIR names on its training data."""
     from .analysis import format_errors
@@ -169,6 +184,7 @@ def evaluate(model_dir: Path, data: tuple[Path, ...], data_format: str | None, a
     if not data:
         raise SlotfillError("give DATA to evaluate on (or --folds K with a CONFIG)")
     predictor = load(model_dir, engine)
+    predictor.fallback = predictor.fallback.but(**fallback)
     if data_format:
         predictor.config.data.format = data_format
     result = predictor.evaluate(predictor.read(predictor.config, data[0] if len(data) == 1 else list(data)), errors)
@@ -319,8 +335,9 @@ def embed(corpus, output, dim, window, min_count, epochs, algorithm, seed, vecto
 @click.option("--token", envvar="SLOTFILL_TOKEN", help="Every API request must carry it (Authorization: Bearer, ?token=, "
               "or a \"token\" field) [env SLOTFILL_TOKEN].")
 @click.option("--allow-reload", is_flag=True, help="Allow POST /models/NAME/reload (SIGHUP reloads in any case).")
+@fallback_options
 def serve(models, host, port, engine, batch_wait_ms, max_batch, max_texts, max_chars, threads, workers, token,
-          allow_reload) -> None:
+          allow_reload, **fallback) -> None:
     """Serve MODEL_DIR (or NAME=MODEL_DIR, several) over HTTP: a JSON API and a page to try them."""
     import os
 
@@ -332,12 +349,14 @@ def serve(models, host, port, engine, batch_wait_ms, max_batch, max_texts, max_c
         token = ""
     if token is not None and not token.strip():
         raise SlotfillError("--token (or SLOTFILL_TOKEN) is empty: give a token, or leave it out to serve without one")
+    from .scope import Fallback
     from .server.requests import Limits
     from .server.runner import Options, model_specs
     from .server.workers import serve as run
 
+    Fallback().but(**fallback)  # out of range: one line now, not in every worker
     options = Options(model_specs(models), engine, threads, Limits(max_texts, max_chars), max_batch, batch_wait_ms,
-                      token, allow_reload, workers)
+                      token, allow_reload, workers, fallback)
     logging.getLogger("slotfill.server").setLevel(logging.INFO)  # reloads, restarted workers
 
     def announce(url: str, names: str) -> None:

@@ -57,6 +57,7 @@ class DataConfig:
     format: str = "auto"
     text_column: str = "text"
     label_column: str = "label"
+    out_of_scope: str = ""  # the label of out-of-scope examples (intent or class): learnt, and answered as the fallback
 
 
 @dataclass

@@ -13,11 +13,12 @@ from typing import Any, ClassVar, Protocol
 
 import numpy as np
 
-from . import storage
+from . import scope, storage
 from .calibration import scale
 from .config import Config
 from .errors import SlotfillError
 from .features import Featurizer, Features
+from .scope import Fallback
 from .storage import Parts
 from .text import Token, tokenize, words
 
@@ -82,6 +83,7 @@ class Predictor:
     metric: ClassVar[str]  # the dev metric that `train.metric = "auto"` keeps the best epoch by
     OUTPUTS: ClassVar[dict[str, dict[int, str]]]  # the network's outputs, with their variable axes
     CALIBRATED: ClassVar[str]  # the output of sentence-level probabilities that the model's temperature scales
+    SENTENCE = {"sentence": {0: "batch"}}  # the network's sentence vectors, whose typicality says what is out of scope
     kinds: ClassVar[dict[str, type[Predictor]]] = {}  # task -> class, filled as the task classes are defined
 
     def __init_subclass__(cls, **kwargs: Any):
@@ -93,6 +95,7 @@ class Predictor:
         self.parts, self.backend = parts, backend
         self.config: Config = parts.config
         self.featurizer: Featurizer = parts.featurizer
+        self.fallback: Fallback = parts.fallback  # when to answer the fallback intent; change it freely
 
     @property
     def engine(self) -> str:
@@ -121,6 +124,17 @@ class Predictor:
     def outputs(cls, parts: Parts) -> list[str]:
         """The names of the outputs the network of `parts` has (a subset of OUTPUTS)."""
         raise NotImplementedError
+
+    @property
+    def sentence_labels(self) -> list[str] | None:
+        """The labels of the sentence-level output (classes, or intents); None without one."""
+        raise NotImplementedError
+
+    @property
+    def out_of_scope(self) -> int | None:
+        """The id of the out-of-scope class (`data.out_of_scope`); None without one."""
+        name, labels = self.config.data.out_of_scope, self.sentence_labels or []
+        return labels.index(name) if name in labels else None
 
     @classmethod
     def read(cls, config: Config, path: str | Path | list) -> list:
@@ -151,10 +165,62 @@ class Predictor:
         `confidence`: add how well the confidences are calibrated (training's per-epoch dev figures leave it out)."""
         raise NotImplementedError
 
-    def confidences(self, examples: list) -> tuple[np.ndarray, np.ndarray] | None:
-        """The sentence-level probabilities (N x classes, at the model's temperature) and the gold class ids
-        of labelled examples; None where the model has no sentence-level output."""
+    def sentence_outputs(self, token_lists: list[list[str]]) -> dict[str, np.ndarray]:
+        """The sentence-level outputs of tokenized sentences, a row each in input order: the probabilities (at the
+        model's temperature, under CALIBRATED's name), "typicality" where the model has it, and the "sentence"
+        vectors where the engine gives them (the torch engine always does)."""
+        names = (self.CALIBRATED, "typicality", "sentence")
+        rows = self._predict(token_lists, lambda features, scores: [
+            dict(zip([n for n in names if n in scores], values)) for values in zip(*(scores[n] for n in names if n in scores))])
+        return {name: np.stack([row[name] for row in rows]) for name in rows[0]} if rows else {}
+
+    def confidences(self, examples: list) -> tuple[np.ndarray, np.ndarray, np.ndarray | None] | None:
+        """The sentence-level probabilities (N x classes, at the model's temperature), the gold class ids (the
+        number of classes for labels the model does not know) and the typicality (None where the model has
+        none) of labelled examples; None where the model has no sentence-level output."""
+        labels = self.sentence_labels
+        if labels is None or not examples:
+            return None
+        outputs = self.sentence_outputs([e.tokens for e in examples])
+        return outputs[self.CALIBRATED], self.gold_ids(examples), outputs.get("typicality")
+
+    def gold_ids(self, examples: list) -> np.ndarray:
+        """The ids of examples' sentence-level labels; the number of labels for those the model does not know."""
+        labels = self.sentence_labels or []
+        return np.array([labels.index(g) if g in labels else len(labels) for g in map(self.stratum, examples)], dtype=np.int64)
+
+    def fallbacks(self, probabilities: np.ndarray, typicality: np.ndarray | None, fallback: Fallback | None = None) -> list[dict | None]:
+        """Each sentence's fallback answer (scope.Fallback.answer) under `fallback` (default: the model's)."""
+        fallback, labels = fallback or self.fallback, self.sentence_labels
+        second, top = np.sort(probabilities, axis=1)[:, -2:].T.tolist() if probabilities.shape[1] > 1 else (
+            [0.0] * len(probabilities), probabilities[:, 0].tolist())
+        typical = typicality.tolist() if typicality is not None else [None] * len(probabilities)
+        return [fallback.answer(labels[b], *scores, self.config.data.out_of_scope)
+                for b, *scores in zip(probabilities.argmax(axis=1).tolist(), top, second, typical)]
+
+    def judged(self, result: dict, fallback: Fallback) -> dict:
+        """A result computed without a fallback, answered under `fallback`: from its ranking (the top two; a
+        tagger's result needs its intent ranking) and its typicality."""
+        ranking = self.ranked(result)[0]
+        if not ranking:
+            return result
+        second = ranking[1]["score"] if len(ranking) > 1 else 0.0
+        answer = fallback.answer(ranking[0]["label"], ranking[0]["score"], second, result.get("typicality"), self.config.data.out_of_scope)
+        return self.fall_back(result, answer) if answer else result
+
+    def fall_back(self, result: dict, answer: dict) -> dict:
+        """`result` answered with the fallback `answer` instead of the model's label."""
         raise NotImplementedError
+
+    def scope_metrics(self, gold: list[str], probabilities: np.ndarray, typicality: np.ndarray | None,
+                      fallback: Fallback | None = None) -> dict:
+        """How well the fallback tells out-of-scope sentences from the others (scope.metrics)."""
+        fallback = fallback or self.fallback
+        labels = self.sentence_labels
+        answers = self.fallbacks(probabilities, typicality, fallback)
+        in_scope = np.delete(probabilities, self.out_of_scope, axis=1) if self.out_of_scope is not None else probabilities
+        return scope.metrics(gold, [labels[i] for i in probabilities.argmax(axis=1)], [a is not None for a in answers],
+                             set(labels), self.config.data.out_of_scope, in_scope.max(axis=1), typicality, fallback)
 
     def format_result(self, result: dict) -> str:
         """A result as the command prints it without --json."""
@@ -193,10 +259,13 @@ class Predictor:
         return results
 
     def _scores(self, features: Features) -> dict[str, np.ndarray]:
-        """The network's outputs, the sentence-level probabilities at the model's temperature."""
+        """The network's outputs, the sentence-level probabilities at the model's temperature, and the typicality
+        of the sentence vectors where the model has it."""
         scores = self.backend.run(features)
         if self.parts.temperature != 1.0 and self.CALIBRATED in scores:
             scores[self.CALIBRATED] = scale(scores[self.CALIBRATED], self.parts.temperature)
+        if self.parts.typicality is not None and "sentence" in scores:
+            scores["typicality"] = self.parts.typicality(scores["sentence"])
         return scores
 
     def _tokenized(self, texts: list[str], offsets: bool = True) -> list[list[Token]] | list[list[str]]:

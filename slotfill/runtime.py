@@ -37,7 +37,8 @@ class OnnxEngine:
     name = "onnx"
 
     def __init__(self, directory: str | Path, inputs: list[str], outputs: list[str], threads: int = 0):
-        """Open `directory`'s model.onnx, whose inputs and outputs must be `inputs` and `outputs`."""
+        """Open `directory`'s model.onnx, whose inputs must be `inputs` and whose outputs must include `outputs`
+        (the sentence vectors of a model exported without their typicality fitted are left unread)."""
         path = Path(directory) / storage.NETWORK
         if not path.is_file():
             raise SlotfillError("no model.onnx (write one with `slotfill export`)", directory)
@@ -56,10 +57,11 @@ class OnnxEngine:
         if weights.is_file() and metadata.get("weights_sha256") != storage.sha256(weights):
             raise SlotfillError("made from other weights than the weights.pt beside it: export the model again", path)
         self.inputs = [i.name for i in self.session.get_inputs()]
-        self.outputs = [o.name for o in self.session.get_outputs()]
-        if sorted(self.inputs) != sorted(inputs) or sorted(self.outputs) != sorted(outputs):
-            raise SlotfillError(f"its inputs and outputs ({', '.join(self.inputs)}; {', '.join(self.outputs)}) "
+        found = [o.name for o in self.session.get_outputs()]
+        if sorted(self.inputs) != sorted(inputs) or not set(outputs) <= set(found):
+            raise SlotfillError(f"its inputs and outputs ({', '.join(self.inputs)}; {', '.join(found)}) "
                                 "do not fit this model directory: export the model again", path)
+        self.outputs = [name for name in found if name in outputs]
 
     @classmethod
     def load(cls, directory: str | Path, parts: Parts, outputs: list[str], threads: int = 0) -> OnnxEngine:
@@ -68,4 +70,4 @@ class OnnxEngine:
 
     def run(self, features: Features) -> dict[str, np.ndarray]:
         arrays = features.arrays()
-        return dict(zip(self.outputs, self.session.run(None, {name: arrays[name] for name in self.inputs})))
+        return dict(zip(self.outputs, self.session.run(self.outputs, {name: arrays[name] for name in self.inputs})))

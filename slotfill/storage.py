@@ -19,12 +19,14 @@ from pathlib import Path
 from .config import CHOICES, Config, config_from_dict, config_to_dict
 from .errors import SlotfillError
 from .features import Featurizer
+from .scope import Fallback, Typicality
 
 FILES = ("config.json", "vocab.json")  # weights.pt (torch engine) and model.onnx (ONNX engine) beside them
 WEIGHTS = "weights.pt"
 NETWORK = "model.onnx"
-CALIBRATION = "calibration.json"  # how the model's probabilities are scaled (absent in older models: unscaled)
-WRITTEN = (*FILES, WEIGHTS, CALIBRATION, "metrics.json", NETWORK, "checkpoint.pt")  # every file training writes into a model directory
+CALIBRATION = "calibration.json"  # how the model's probabilities are scaled, when it falls back (older models: neither)
+TYPICALITY = "typicality.npz"  # how typical of the training data a sentence is (scope.Typicality; older models: none)
+WRITTEN = (*FILES, WEIGHTS, CALIBRATION, TYPICALITY, "metrics.json", NETWORK, "checkpoint.pt")  # every file training writes into a model directory
 
 
 def _json_bytes(data: dict) -> bytes:
@@ -147,12 +149,18 @@ class Parts:
     config: Config
     featurizer: Featurizer
     labels: dict[str, list[str] | None]
-    calibration: dict = field(default_factory=dict)  # {"temperature": T} once fitted on dev data
+    calibration: dict = field(default_factory=dict)  # {"temperature": T, "fallback": {...}} once fitted on dev data
     synonyms: dict[str, str] = field(default_factory=dict)  # slot text, lowercased -> its canonical value
+    typicality: Typicality | None = None  # fitted at the end of training where there is a sentence-level output
 
     @property
     def temperature(self) -> float:
         return float(self.calibration.get("temperature", 1.0))
+
+    @property
+    def fallback(self) -> Fallback:
+        """The fallback thresholds the model saved (chosen on dev data); older models: none."""
+        return Fallback.from_json(self.calibration.get("fallback", {}))
 
     def vocab_json(self) -> dict:
         return {"featurizer": self.featurizer.to_json(), **self.labels, **({"synonyms": self.synonyms} if self.synonyms else {})}
@@ -166,6 +174,8 @@ def save_model(directory: str | Path, parts: Parts, weights: bytes, metrics: dic
     directory = Path(directory)
     files = {"config.json": _json_bytes(config_to_dict(parts.config)), "vocab.json": _json_bytes(parts.vocab_json()),
              CALIBRATION: _json_bytes(parts.calibration), WEIGHTS: weights}
+    if parts.typicality is not None:
+        files[TYPICALITY] = parts.typicality.to_bytes()
     if metrics is not None:
         files["metrics.json"] = _json_bytes(metrics)
     files.update(extra or {})
@@ -270,7 +280,12 @@ def read_model(directory: str | Path) -> Parts:
         calibration = _read_json(directory / CALIBRATION) if (directory / CALIBRATION).is_file() else {}
         if not isinstance(calibration.get("temperature", 1.0), (int, float)) or not calibration.get("temperature", 1.0) > 0:
             raise SlotfillError(f"{CALIBRATION}: the temperature must be a positive number")
-        return Parts(config_from_dict(raw_config), featurizer, vocab, calibration, synonyms)
+        if not isinstance(calibration.get("fallback", {}), dict):
+            raise SlotfillError(f"{CALIBRATION}: fallback must be an object")
+        typicality = Typicality.read(directory / TYPICALITY) if (directory / TYPICALITY).is_file() else None
+        parts = Parts(config_from_dict(raw_config), featurizer, vocab, calibration, synonyms, typicality)
+        Fallback.from_json(calibration.get("fallback", {}))  # a bad threshold: a corrupt model, not an error later
+        return parts
     except (SlotfillError, KeyError, TypeError, AttributeError) as err:
         raise SlotfillError(f"corrupt model directory ({err})", directory) from None
 

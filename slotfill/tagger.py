@@ -16,6 +16,7 @@ from .features import Features
 from .metrics import classification_metrics, format_span_table, joint_metrics, span_metrics
 from .predictor import Engine, Predictor
 from .readers import TaggedSentence, read_tagged
+from .scope import FALLBACK, Fallback, check_out_of_scope, format_metrics, ranked_with
 from .storage import Parts
 from .tags import MAX_NBEST, Span, spans
 from .text import Token
@@ -36,12 +37,13 @@ class Reading(NamedTuple):
 
 
 class Decoded(NamedTuple):
-    """A sentence decoded: the best reading, the n best (best first; empty unless asked for) and the
-    intent probabilities (None without an intent head)."""
+    """A sentence decoded: the best reading, the n best (best first; empty unless asked for), the
+    intent probabilities (None without an intent head) and the sentence's typicality (None where not fitted)."""
 
     best: Reading
     nbest: list[Reading]
     intents: np.ndarray | None
+    typicality: float | None
 
 
 class SlotTagger(Predictor):
@@ -50,7 +52,7 @@ class SlotTagger(Predictor):
     task = "tagger"
     command = "tag"
     metric = "f1"
-    OUTPUTS = {"emissions": TOKENS, "transitions": {}, "start": {}, "end": {}, "intents": {0: "batch"}}
+    OUTPUTS = {"emissions": TOKENS, "transitions": {}, "start": {}, "end": {}, "intents": {0: "batch"}, **Predictor.SENTENCE}
     CALIBRATED = "intents"
 
     def __init__(self, parts: Parts, backend: Engine):
@@ -63,7 +65,12 @@ class SlotTagger(Predictor):
     @classmethod
     def outputs(cls, parts: Parts) -> list[str]:
         crf = ["transitions", "start", "end"] if parts.config.model.decoder == "crf" else []
-        return ["emissions", *crf, *(["intents"] if parts.labels.get("intents") else [])]
+        intents = ["intents", *(["sentence"] if parts.typicality is not None else [])] if parts.labels.get("intents") else []
+        return ["emissions", *crf, *intents]
+
+    @property
+    def sentence_labels(self) -> list[str] | None:
+        return self.intents.itos if self.intents is not None else None
 
     @classmethod
     def read(cls, config: Config, path: str | Path | list) -> list[TaggedSentence]:
@@ -72,9 +79,9 @@ class SlotTagger(Predictor):
     @classmethod
     def label_lists(cls, config: Config, examples: list[TaggedSentence]) -> dict[str, list[str] | None]:
         """Tags (O first), and intents when the intent head is on and every example has one."""
-        intents = config.model.intent_weight > 0 and all(e.intent for e in examples)
-        return {"tags": ["O", *sorted({t for e in examples for t in e.tags} - {"O"})],
-                "intents": sorted({e.intent for e in examples}) if intents else None}
+        intents = sorted({e.intent for e in examples}) if config.model.intent_weight > 0 and all(e.intent for e in examples) else None
+        check_out_of_scope(config.data.out_of_scope, intents or [])
+        return {"tags": ["O", *sorted({t for e in examples for t in e.tags} - {"O"})], "intents": intents}
 
     @staticmethod
     def stratum(example) -> str:
@@ -102,7 +109,8 @@ class SlotTagger(Predictor):
             for owner, reading in zip(owners.tolist(), self._readings(lattice, owners, candidates[owners, ranks], lengths, with_scores)):
                 alternatives[owner].append(reading)
         intents = scores["intents"] if "intents" in scores else [None] * len(best)
-        return [Decoded(*parts) for parts in zip(best, alternatives, intents)]
+        typicality = scores["typicality"].tolist() if "typicality" in scores else [None] * len(best)
+        return [Decoded(*parts) for parts in zip(best, alternatives, intents, typicality)]
 
     def _readings(self, lattice, rows: np.ndarray, paths: np.ndarray, lengths: np.ndarray, with_scores: bool,
                   probability: bool = True) -> list[Reading]:
@@ -137,21 +145,28 @@ class SlotTagger(Predictor):
 
         return self._predict(tokenized, marginals)
 
-    def tag(self, text: str, ranking: int = 0, nbest: int = 0, scores: bool = True) -> dict:
-        """`{"text", "tokens", "tags", "slots": [{"label", "text", "start", "end", "score"}]}` (+ "intent", "nbest")."""
-        return self.tag_batch([text], ranking, nbest, scores)[0]
+    def tag(self, text: str, ranking: int = 0, nbest: int = 0, scores: bool = True, fallback: Fallback | None = None) -> dict:
+        """`{"text", "tokens", "tags", "slots": [{"label", "text", "start", "end", "score"}]}` (+ "intent",
+        "typicality", "fallback", "nbest")."""
+        return self.tag_batch([text], ranking, nbest, scores, fallback)[0]
 
-    def tag_batch(self, texts: list[str], ranking: int = 0, nbest: int = 0, scores: bool = True) -> list[dict]:
+    def tag_batch(self, texts: list[str], ranking: int = 0, nbest: int = 0, scores: bool = True,
+                  fallback: Fallback | None = None) -> list[dict]:
         """`tag` for each text. `ranking` > 0 adds the best `ranking` intents to each "intent"; `nbest` (1 to
         20) adds "nbest", the most probable tag sequences, best first: `{"tags", "slots", "probability"}`.
         A slot's "score" is the probability that its tokens carry exactly its tags (the CRF's marginal,
         the span ending there; without a CRF, the product of its tokens' probabilities); `scores=False`
-        leaves scores out, for speed."""
+        leaves scores out, for speed. With an intent head, "intent" is the fallback intent where `fallback` (default:
+        the model's thresholds) says so, and "fallback" holds why and the model's best intent (scope.Fallback.answer)."""
         if isinstance(nbest, bool) or not isinstance(nbest, int) or not 0 <= nbest <= MAX_NBEST:
             raise SlotfillError(f"nbest must be an integer from 1 to {MAX_NBEST} (0: none), not {nbest!r}")
         tokenized = self._tokenized(texts)
         decoded = self.predict_tokens([[t.text for t in tokens] for tokens in tokenized], scores, nbest)
-        return [self._tagged(text, tokens, d, ranking) for text, tokens, d in zip(texts, tokenized, decoded)]
+        answers = [None] * len(decoded)
+        if self.intents is not None and decoded:
+            typicality = np.array([d.typicality for d in decoded]) if decoded[0].typicality is not None else None
+            answers = self.fallbacks(np.stack([d.intents for d in decoded]), typicality, fallback)
+        return [self._tagged(*parts, ranking) for parts in zip(texts, tokenized, decoded, answers)]
 
     predict_batch = tag_batch
 
@@ -168,7 +183,7 @@ class SlotTagger(Predictor):
                 slots[-1]["score"] = reading.scores[k]
         return slots
 
-    def _tagged(self, text: str, tokens: list[Token], decoded: Decoded, ranking: int) -> dict:
+    def _tagged(self, text: str, tokens: list[Token], decoded: Decoded, answer: dict | None, ranking: int) -> dict:
         result = {"text": text, "tokens": [t.text for t in tokens], "tags": decoded.best.tags,
                   "slots": self._slots(text, tokens, decoded.best)}
         probs = decoded.intents
@@ -178,14 +193,23 @@ class SlotTagger(Predictor):
             if ranking > 0:
                 top = np.argsort(-probs, kind="stable")[:ranking]
                 result["intent"]["ranking"] = [{"label": self.intents.itos[i], "score": float(probs[i])} for i in top]
+            if decoded.typicality is not None:
+                result["typicality"] = decoded.typicality
+            if answer is not None:
+                result = self.fall_back(result, answer)
         if decoded.nbest:
             result["nbest"] = [{"tags": r.tags, "slots": self._slots(text, tokens, r), "probability": r.probability}
                                for r in decoded.nbest]
         return result
 
-    def evaluate(self, sentences: list[TaggedSentence], errors: int | None = None, confidence: bool = True) -> dict:
+    def fall_back(self, result: dict, answer: dict) -> dict:
+        return {**result, "intent": {**result["intent"], "label": FALLBACK, "score": answer["score"]}, "fallback": answer}
+
+    def evaluate(self, sentences: list[TaggedSentence], errors: int | None = None, confidence: bool = True,
+                 fallback: Fallback | None = None) -> dict:
         """conlleval span metrics and the calibration of the slot scores ("slot_calibration"), with intent and
-        sentence accuracy and the calibration of the intent confidences when the model has an intent head; with
+        sentence accuracy, the calibration of the intent confidences and how the fallback (`fallback`, default the
+        model's) tells out-of-scope sentences from the rest ("scope") when the model has an intent head; with
         `errors`, also the error analysis ("errors", with up to `errors` sentences) and the per-intent figures."""
         predicted = self.predict_tokens([s.tokens for s in sentences], with_scores=confidence)
         gold_tags, pred_tags = [s.tags for s in sentences], [d.best.tags for d in predicted]
@@ -196,8 +220,10 @@ class SlotTagger(Predictor):
         if confidence:
             result["slot_calibration"] = span_reliability(gold_tags, [(d.best.spans, d.best.scores) for d in predicted])
         if joint and confidence:
-            result["calibration"] = summary(np.stack([d.intents for d in predicted]),
-                                            [g == p for g, p in zip(gold_intents, intents)], self.parts.temperature)
+            probabilities = np.stack([d.intents for d in predicted])
+            result["calibration"] = summary(probabilities, [g == p for g, p in zip(gold_intents, intents)], self.parts.temperature)
+            typicality = np.array([d.typicality for d in predicted]) if predicted[0].typicality is not None else None
+            result["scope"] = self.scope_metrics(gold_intents, probabilities, typicality, fallback)
         if errors is not None:
             least = [min(d.best.scores, default=None) for d in predicted] if confidence else None
             result["errors"] = span_errors([s.tokens for s in sentences], gold_tags, pred_tags, errors,
@@ -207,18 +233,13 @@ class SlotTagger(Predictor):
                 result["intents"] = classification_metrics(gold_intents, intents, sorted(set(self.intents.itos) | set(gold_intents)))
         return result
 
-    def confidences(self, sentences: list[TaggedSentence]) -> tuple[np.ndarray, np.ndarray] | None:
-        known = [s for s in sentences if s.intent in (self.intents.stoi if self.intents else ())]
-        if not known:
-            return None
-        probabilities = np.stack([d.intents for d in self.predict_tokens([s.tokens for s in known])])
-        return probabilities, np.array(self.intents.ids(s.intent for s in known))
-
     def format_result(self, result: dict) -> str:
         lines = [result["text"]]
         width = max([len(s["label"]) for s in result["slots"]] + [6])
         if "intent" in result:
-            lines.append(f"  {'intent':<{width}}  {result['intent']['label']} ({result['intent']['score']:.2f})")
+            fallback = result.get("fallback")
+            guess = f"  {fallback['reason']}; best guess {fallback['label']} ({fallback['guess']:.2f})" if fallback else ""
+            lines.append(f"  {'intent':<{width}}  {result['intent']['label']} ({result['intent']['score']:.2f}){guess}")
         for s in result["slots"]:
             lines.append(f"  {s['label']:<{width}}  {s['text']}  [{s['start']}:{s['end']}]" + (f"  {s['score']:.2f}" if "score" in s else ""))
         if not result["slots"]:
@@ -230,7 +251,7 @@ class SlotTagger(Predictor):
         return "\n".join(lines)
 
     def format_metrics(self, metrics: dict) -> str:
-        return format_span_table(metrics) + span_summary_line(metrics) + summary_line(metrics, "intent")
+        return format_span_table(metrics) + span_summary_line(metrics) + summary_line(metrics, "intent") + format_metrics(metrics.get("scope"))
 
     @staticmethod
     def summary(metrics: dict) -> str:
@@ -247,5 +268,8 @@ class SlotTagger(Predictor):
                 "intents": list(self.intents.itos) if self.intents is not None else None}
 
     def ranked(self, result: dict) -> tuple[list[dict], list[dict]]:
-        intent = result.get("intent")
-        return ((intent.get("ranking") or [intent]) if intent else []), result["slots"]
+        intent, fallback = result.get("intent"), result.get("fallback")
+        if not intent:
+            return [], result["slots"]
+        guess = [{"label": fallback["label"], "score": fallback["guess"]}] if fallback else [intent]
+        return ranked_with(fallback, intent.get("ranking") or guess), result["slots"]

@@ -46,10 +46,10 @@ def test_training_fits_and_saves_a_temperature_that_both_engines_apply(trained_c
     directory = trained_classifier.directory
     saved = json.loads((directory / "calibration.json").read_text())
     fitted = trained_classifier.metrics["calibration"]
-    assert saved == {"temperature": fitted["temperature"]} and saved["temperature"] != 1.0
+    assert saved == {"temperature": fitted["temperature"], "fallback": fitted["fallback"]} and saved["temperature"] != 1.0
     assert fitted["dev_nll"] <= fitted["dev_nll_unscaled"]
     tagger_saved = json.loads((trained_tagger.directory / "calibration.json").read_text())
-    assert tagger_saved == {"temperature": trained_tagger.metrics["calibration"]["temperature"]}
+    assert tagger_saved["temperature"] == trained_tagger.metrics["calibration"]["temperature"]
     texts = [learnt_review, "a dull and lifeless film", "the cast is superb"]
     onnx, torch = load(directory, "onnx"), load(directory, "torch")
     a = [r["scores"]["positive"] for r in onnx.classify_batch(texts)]

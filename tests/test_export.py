@@ -21,7 +21,7 @@ def test_model_onnx_records_version_and_weights(trained_tagger):
     assert metadata["slotfill_version"] == __version__
     assert metadata["weights_sha256"] == storage.sha256(trained_tagger.directory / "weights.pt")
     assert [i.name for i in proto.graph.input] == ["words", "lengths", "rows", "trigrams"]
-    assert [o.name for o in proto.graph.output] == ["emissions", "transitions", "start", "end", "intents"]
+    assert [o.name for o in proto.graph.output] == ["emissions", "transitions", "start", "end", "intents", "sentence"]
 
 
 def test_export_command_and_quantized_model(model_copy, small_data):

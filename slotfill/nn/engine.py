@@ -18,12 +18,12 @@ from .models import build_network
 
 class TorchEngine:
     """Runs the PyTorch network on whatever device it is on, on `threads` CPU threads (0: PyTorch's
-    setting) and one thread for a single sentence."""
+    setting) and one thread for a single sentence; gives the network's `outputs` (None: all it has, as in training)."""
 
     name = "torch"
 
-    def __init__(self, model: torch.nn.Module, threads: int = 0):
-        self.model, self.threads = model, threads
+    def __init__(self, model: torch.nn.Module, threads: int = 0, outputs: list[str] | None = None):
+        self.model, self.threads, self.outputs = model, threads, outputs
 
     @property
     def device(self) -> torch.device:
@@ -38,7 +38,8 @@ class TorchEngine:
                 scores = self.model.outputs(Batch.of(features, self.device))
         finally:
             torch.set_num_threads(threads)
-        return {name: value.detach().float().cpu().numpy() for name, value in scores.items()}
+        return {name: value.detach().float().cpu().numpy() for name, value in scores.items()
+                if self.outputs is None or name in self.outputs}
 
     @classmethod
     def load(cls, directory: str | Path, parts: Parts, outputs: list[str], threads: int = 0) -> TorchEngine:
@@ -53,4 +54,4 @@ class TorchEngine:
             model.load_state_dict(state)
         except (KeyError, TypeError, RuntimeError, AttributeError) as err:
             raise SlotfillError(f"the weights do not match the model's config ({str(err).splitlines()[0]})", directory) from None
-        return cls(model.eval(), threads)
+        return cls(model.eval(), threads, outputs)

@@ -139,18 +139,20 @@ class Tagger(nn.Module):
         self.intent = nn.Linear(encoder.dim, intents) if intents else None
         self.intent_weight = config.intent_weight
 
-    def _scores(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def _scores(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+        """Emission scores, intent scores and the sentence vector the intent head reads (None without one)."""
         states = self.encoder(batch)
-        intent = None
+        intent = sentence = None
         if self.intent is not None:
-            intent = self.intent(self.dropout(self.intent_pooling(states, batch.mask)))
-        return self.emissions(self.dropout(states)), intent
+            sentence = self.intent_pooling(states, batch.mask)
+            intent = self.intent(self.dropout(sentence))
+        return self.emissions(self.dropout(states)), intent, sentence
 
     def prepare(self, targets: Iterable[dict], config: TrainConfig) -> None:
         """Nothing to set from the training targets before training."""
 
     def loss(self, batch: Batch) -> torch.Tensor:
-        emissions, intent = self._scores(batch)
+        emissions, intent, _ = self._scores(batch)
         mask = batch.mask
         if self.crf is not None:
             loss = -self.crf.log_likelihood(emissions, batch.tags, mask).mean()
@@ -162,13 +164,14 @@ class Tagger(nn.Module):
 
     def outputs(self, batch: Batch) -> dict[str, torch.Tensor]:
         """What decoding reads: emission scores (B x T x tags), the CRF's transition, start and end
-        scores, and intent probabilities (B x intents); the exported network's outputs."""
-        emissions, intent = self._scores(batch)
+        scores, intent probabilities (B x intents) and the sentence vectors the intent head reads; the exported
+        network's outputs."""
+        emissions, intent, sentence = self._scores(batch)
         out = {"emissions": emissions}
         if self.crf is not None:
             out.update(transitions=self.crf.transitions, start=self.crf.start, end=self.crf.end)
         if intent is not None:
-            out["intents"] = intent.softmax(-1)
+            out.update(intents=intent.softmax(-1), sentence=sentence)
         return out
 
 
@@ -187,8 +190,10 @@ class Classifier(nn.Module):
         self.output = nn.Linear(encoder.dim, classes)
         self.register_buffer("class_weights", torch.ones(classes))
 
-    def _scores(self, batch: Batch) -> torch.Tensor:
-        return self.output(self.dropout(self.pooling(self.encoder(batch), batch.mask)))
+    def _scores(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
+        """Class scores and the sentence vector they are read from."""
+        sentence = self.pooling(self.encoder(batch), batch.mask)
+        return self.output(self.dropout(sentence)), sentence
 
     def prepare(self, targets: Iterable[dict], config: TrainConfig) -> None:
         """With `train.class_weights`, weigh each class's loss by the inverse of its share of the training data."""
@@ -197,11 +202,12 @@ class Classifier(nn.Module):
             self.class_weights.copy_(counts.sum() / (len(self.class_weights) * counts.float()))
 
     def loss(self, batch: Batch) -> torch.Tensor:
-        return nn.functional.cross_entropy(self._scores(batch), batch.labels, weight=self.class_weights)
+        return nn.functional.cross_entropy(self._scores(batch)[0], batch.labels, weight=self.class_weights)
 
     def outputs(self, batch: Batch) -> dict[str, torch.Tensor]:
-        """Class probabilities (B x classes); the exported network's output."""
-        return {"probabilities": self._scores(batch).softmax(-1)}
+        """Class probabilities (B x classes) and sentence vectors; the exported network's outputs."""
+        scores, sentence = self._scores(batch)
+        return {"probabilities": scores.softmax(-1), "sentence": sentence}
 
 
 NETWORKS = {"tagger": Tagger, "classifier": Classifier}  # the network of each task (a config's `task`)

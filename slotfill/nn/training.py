@@ -12,12 +12,13 @@ from pathlib import Path
 import torch
 
 from .. import storage
-from ..calibration import fit_temperature, nll
+from ..calibration import fit_temperature, nll, scale
 from ..config import Config, config_to_dict
 from ..errors import SlotfillError
 from ..features import Featurizer
 from ..formats.base import Corpus
 from ..predict import Predictor
+from ..scope import Typicality, choose
 from ..storage import Parts
 from . import checkpoint
 from .build import assemble, create, network
@@ -181,7 +182,7 @@ def _train(config: Config, output: Path, resume: bool, cluster: Cluster, kind: s
     metrics = {"history": history, "train_seconds": round(time.perf_counter() - started, 1), "parameters": params}
     if not cluster.main:
         return predictor, metrics
-    calibrate(predictor, dev_set, output, metrics)
+    calibrate(predictor, train_set, dev_set, output, metrics)
     test_set = predictor.read(config, config.data.test) if config.data.test else []
     if test_set and foreign(config, test_set, train_set):
         log.warning(f"notice: {config.data.test}: the test data shares no intent or class with the training data: not tested")
@@ -196,20 +197,31 @@ def _train(config: Config, output: Path, resume: bool, cluster: Cluster, kind: s
     return predictor, metrics
 
 
-def calibrate(predictor: Predictor, dev: list, output: Path, metrics: dict) -> None:
-    """Fit the temperature of the intent or class probabilities on the dev data, write it beside the model
-    (calibration.json) and record the dev NLL before and after it in `metrics`."""
-    found = predictor.confidences(dev)
-    if found is None:
+def calibrate(predictor: Predictor, train: list, dev: list, output: Path, metrics: dict) -> None:
+    """Fit, where the model has a sentence-level output, the temperature of its probabilities on the dev data,
+    the typicality of sentence vectors (training data: class means and covariance; dev data: the reference
+    distances) and the fallback thresholds (scope.choose; dev sentences of labels the model does not have are
+    left out: out-of-scope examples are those of `data.out_of_scope`); write them beside the model (calibration.json,
+    typicality.npz) and record them with the dev NLL before and after the temperature in `metrics`."""
+    labels = predictor.sentence_labels
+    if labels is None:
         return
-    probabilities, gold = found
-    temperature = round(fit_temperature(probabilities, gold), 4)
-    predictor.parts.calibration = {"temperature": temperature}
-    storage.write_atomic(output / storage.CALIBRATION, json.dumps(predictor.parts.calibration).encode("utf-8"))
-    metrics["calibration"] = {"temperature": temperature, "dev_nll_unscaled": round(nll(probabilities, gold), 4),
-                              "dev_nll": round(nll(probabilities, gold, temperature), 4)}
+    scores, gold = predictor.sentence_outputs([e.tokens for e in dev]), predictor.gold_ids(dev)
+    probabilities, known = scores[predictor.CALIBRATED], gold < len(labels)
+    temperature = round(fit_temperature(probabilities[known], gold[known]), 4)
+    trained, train_gold = predictor.sentence_outputs([e.tokens for e in train]), predictor.gold_ids(train)
+    inside, keep = gold != predictor.out_of_scope, train_gold != predictor.out_of_scope
+    typicality = Typicality.fit(trained["sentence"][keep], train_gold[keep], scores["sentence"][known & inside])
+    fallback = choose(scale(probabilities[known], temperature), gold[known], typicality(scores["sentence"][known]), predictor.out_of_scope)
+    predictor.parts.calibration = {"temperature": temperature, "fallback": fallback.to_json()}
+    predictor.parts.typicality, predictor.fallback = typicality, fallback
+    storage.write_files(output, {storage.CALIBRATION: json.dumps(predictor.parts.calibration).encode("utf-8"),
+                                 storage.TYPICALITY: typicality.to_bytes()})
+    metrics["calibration"] = {"temperature": temperature, "dev_nll_unscaled": round(nll(probabilities[known], gold[known]), 4),
+                              "dev_nll": round(nll(probabilities[known], gold[known], temperature), 4), "fallback": fallback.to_json()}
     log.info(f"temperature {temperature:.2f} for the {predictor.CALIBRATED} on dev: NLL "
-             f"{metrics['calibration']['dev_nll_unscaled']:.4f} -> {metrics['calibration']['dev_nll']:.4f}")
+             f"{metrics['calibration']['dev_nll_unscaled']:.4f} -> {metrics['calibration']['dev_nll']:.4f}; fallback below "
+             f"probability {fallback.threshold:.2f} or typicality {fallback.typicality_threshold:.3f}")
 
 
 def _initialise_word2vec(predictor: Predictor, config: Config, train_set: list) -> None:

@@ -24,14 +24,16 @@ from starlette.exceptions import HTTPException
 from .. import __version__
 from ..errors import SlotfillError
 from ..predict import Predictor
+from ..scope import Fallback
 from . import BATCH_WAIT_MS, MAX_BATCH, openapi
 from .answers import error, json_response, model_health, plain, rasa_parse
 from .auth import Auth, presented
 from .batching import MicroBatcher
 from .reload import Reloader, Reloading, release_memory
-from .requests import BadRequest, Limits, has_body, read_body, texts_of
+from .requests import BadRequest, Limits, fallback_of, has_body, nbest_of, read_body, texts_of
 
 RANKING = 10  # intents listed in /model/parse's intent_ranking, as Rasa lists them
+NO_FALLBACK = Fallback()
 
 
 @dataclass
@@ -52,9 +54,14 @@ class Served:
                               self.before[1] + self.batcher.texts)
         return {**counts, "loaded_at": round(self.loaded_at, 3), "reloads": self.reloads}
 
-    async def results(self, texts: list[str]) -> list[dict]:
+    async def results(self, texts: list[str], data: dict) -> list[dict]:
+        """The results of `texts` under the request's fallback thresholds (and `nbest`, for a tagger)."""
+        fallback = fallback_of(data, self.predictor.fallback)
+        nbest = nbest_of(data)
+        if nbest and self.predictor.command != "tag":
+            raise BadRequest(f"'nbest' lists tag sequences: model {self.name!r} is a {self.predictor.task}")
         try:
-            return await self.batcher.submit(texts)
+            return [self.predictor.judged(r, fallback) for r in await self.batcher.submit(texts, nbest)]
         except SlotfillError as err:
             raise BadRequest(str(err)) from None
 
@@ -74,7 +81,9 @@ class Api:
         self._retiring: set[asyncio.Task] = set()
 
     def _batcher(self, predictor: Predictor) -> MicroBatcher:
-        return MicroBatcher(functools.partial(predictor.predict_batch, ranking=RANKING), self.max_batch, self.batch_wait_ms / 1000)
+        # every intent result carries the top two, and no fallback: each request's thresholds are applied to it
+        predict = functools.partial(predictor.predict_batch, ranking=RANKING, fallback=NO_FALLBACK)
+        return MicroBatcher(predict, self.max_batch, self.batch_wait_ms / 1000)
 
     def swap(self, name: str, predictor: Predictor) -> None:
         """Serve `predictor` as `name` from now on; requests queued for the old model finish on it."""
@@ -122,7 +131,7 @@ class Api:
             data = await self.body(request)
             model = self.model_of(data, command)
             texts, single = texts_of(data, self.limits)
-            results = [plain(r) for r in await model.results(texts)]
+            results = [plain(r) for r in await model.results(texts, data)]
             return json_response(results[0] if single else results)
 
         return endpoint
@@ -131,7 +140,9 @@ class Api:
         data = await self.body(request)
         model = self.model_of(data)
         texts, _ = texts_of(data, self.limits, many=False)
-        results = await model.results(texts)
+        if "nbest" in data:
+            raise BadRequest("'nbest' is for /tag: Rasa's answer has no place for it")
+        results = await model.results(texts, data)
         return json_response(rasa_parse(results[0], model.predictor))
 
     async def reload(self, request: Request) -> Response:

@@ -26,12 +26,14 @@ class MicroBatcher:
 
     A batch leaves when it holds `max_batch` texts or when its oldest request has waited `wait` seconds.
     `predict` runs in one background thread, one call at a time, so the event loop keeps serving meanwhile.
+    A request may ask for the `nbest` best tag sequences: its batch is decoded with the most any of its
+    requests asks for, and each gets its own number.
     """
 
-    def __init__(self, predict: Callable[[list[str]], list], max_batch: int = 64, wait: float = 0.002):
+    def __init__(self, predict: Callable[..., list], max_batch: int = 64, wait: float = 0.002):
         self.predict, self.max_batch, self.wait = predict, max_batch, wait
         self.batches = self.texts = 0
-        self._pending: deque[tuple[list[str], asyncio.Future, float]] = deque()
+        self._pending: deque[tuple[list[str], asyncio.Future, float, int]] = deque()
         self._size = 0
         self._busy = False  # a batch in the model
         self._arrived: asyncio.Event | None = None
@@ -46,7 +48,7 @@ class MicroBatcher:
 
     async def stop(self) -> None:
         await cancel(self._worker)
-        for _, future, _ in self._pending:
+        for _, future, *_ in self._pending:
             future.cancel()
         self._pending.clear()
         if self._executor is not None:
@@ -61,17 +63,17 @@ class MicroBatcher:
             await asyncio.sleep(0.005)
         await self.stop()
 
-    def submit(self, texts: list[str]) -> asyncio.Future:
+    def submit(self, texts: list[str], nbest: int = 0) -> asyncio.Future:
         """A future for the results of `texts`, in order; a SlotfillError names the request's own sentence."""
         future = asyncio.get_running_loop().create_future()
-        self._pending.append((texts, future, time.monotonic()))
+        self._pending.append((texts, future, time.monotonic(), nbest))
         self._size += len(texts)
         self._arrived.set()
         if self._size >= self.max_batch:
             self._full.set()
         return future
 
-    def _take(self) -> list[tuple[list[str], asyncio.Future, float]]:
+    def _take(self) -> list[tuple[list[str], asyncio.Future, float, int]]:
         """The oldest requests up to `max_batch` texts (at least one request, however large)."""
         taken, size = [], 0
         while self._pending and (not taken or size + len(self._pending[0][0]) <= self.max_batch):
@@ -100,12 +102,12 @@ class MicroBatcher:
                 continue
             self._busy = True
             try:
-                outcomes = await loop.run_in_executor(self._executor, self._predict_all, [texts for texts, _, _ in batch])
+                outcomes = await loop.run_in_executor(self._executor, self._predict_all, [(texts, nbest) for texts, _, _, nbest in batch])
             finally:
                 self._busy = False
             self.batches += 1
-            self.texts += sum(len(texts) for texts, _, _ in batch)
-            for (_, future, _), outcome in zip(batch, outcomes):
+            self.texts += sum(len(item[0]) for item in batch)
+            for (_, future, *_), outcome in zip(batch, outcomes):
                 if future.done():
                     continue
                 if isinstance(outcome, BaseException):
@@ -113,25 +115,36 @@ class MicroBatcher:
                 else:
                     future.set_result(outcome)
 
-    def _predict_all(self, requests: list[list[str]]) -> list:
-        """One model call for all requests; if it fails on bad input, each request alone, so only its own fails."""
-        flat = [text for texts in requests for text in texts]
+    def _predict_all(self, requests: list[tuple[list[str], int]]) -> list:
+        """One model call for all requests (texts, nbest); if it fails on bad input, each request alone, so only
+        its own fails."""
+        flat = [text for texts, _ in requests for text in texts]
+        most = max(nbest for _, nbest in requests)
         try:
-            results = self.predict(flat)
+            results = self.predict(flat, nbest=most) if most else self.predict(flat)
         except SlotfillError as err:
             if len(requests) == 1:
                 return [err]
-            return [self._outcome(texts) for texts in requests]
+            return [self._outcome(*request) for request in requests]
         except Exception as err:  # a model failure: every request of the batch gets it
             return [err] * len(requests)
         out, k = [], 0
-        for texts in requests:
-            out.append(results[k:k + len(texts)])
+        for texts, nbest in requests:
+            out.append([_nbest(r, nbest) for r in results[k:k + len(texts)]])
             k += len(texts)
         return out
 
-    def _outcome(self, texts: list[str]) -> list | Exception:
+    def _outcome(self, texts: list[str], nbest: int) -> list | Exception:
         try:
-            return self.predict(texts)
+            return self.predict(texts, nbest=nbest) if nbest else self.predict(texts)
         except Exception as err:
             return err
+
+
+def _nbest(result: dict, nbest: int) -> dict:
+    """A result with its `nbest` best tag sequences, as if decoded with that number."""
+    if "nbest" not in result:
+        return result
+    if not nbest:
+        return {k: v for k, v in result.items() if k != "nbest"}
+    return {**result, "nbest": result["nbest"][:nbest]}

@@ -6,6 +6,8 @@ from __future__ import annotations
 import html
 import json
 
+from ..scope import FALLBACK, REASONS
+from ..tags import MAX_NBEST
 from . import MAX_CHARS, MAX_TEXTS
 
 _STR = {"type": "string"}
@@ -16,6 +18,18 @@ _TOKEN = {"type": ["string", "null"], "description": "The server's `--token`, if
           "neither in `Authorization: Bearer TOKEN` nor in `?token=TOKEN` (null: none, as Rasa's HTTP interpreter sends)."}
 
 ERROR = {"type": "object", "properties": {"error": _STR}, "required": ["error"]}
+_THRESHOLDS = {  # a request's fallback thresholds, instead of the model's (null: the model's)
+    name: {"type": ["number", "null"], "minimum": 0, "maximum": 1, "description": f"Answer `{FALLBACK}` when {when} "
+           "(0: never; default: the threshold the model saved, or `slotfill serve --" + name.replace("_", "-") + "`)."}
+    for name, when in (("threshold", "the top intent's (or class's) probability is below this"),
+                       ("ambiguity_threshold", "the top two probabilities are closer than this"),
+                       ("typicality_threshold", "the sentence is less typical of the training data than this"))}
+_TYPICALITY = {"type": "number", "description": "How typical of the training data the sentence is: the share of in-scope "
+               "dev sentences farther from their nearest intent (or class). Present when the model has it."}
+_FALLBACK = {"type": "object", "description": f"Present when the answer is `{FALLBACK}`: why, the fallback's confidence, "
+             "and the model's best label with its probability.",
+             "properties": {"reason": {"enum": list(REASONS)}, "score": {"type": "number"}, "label": {"type": "string"},
+                            "guess": {"type": "number"}}}
 
 TEXTS_REQUEST = {
     "type": "object",
@@ -26,8 +40,12 @@ TEXTS_REQUEST = {
         "texts": {"type": "array", "items": _STR},
         "model": _MODEL,
         "token": _TOKEN,
+        **_THRESHOLDS,
     },
 }
+TAG_REQUEST = {**TEXTS_REQUEST, "properties": {**TEXTS_REQUEST["properties"], "nbest": {
+    "type": ["integer", "null"], "minimum": 1, "maximum": MAX_NBEST,
+    "description": "Also list the most probable tag sequences, best first, with their probabilities."}}}
 
 _SCORED = {"type": "object", "properties": {"label": _STR, "score": _NUM}}
 TAGGED = {
@@ -42,20 +60,27 @@ TAGGED = {
             "value": {**_STR, "description": "The canonical value where the training data named the text a synonym, "
                                              "else the text."},
             "score": {**_NUM, "description": "The probability that exactly these tokens carry this slot."}}}},
-        "intent": {**_SCORED, "description": "Present when the model has an intent head."},
+        "intent": {**_SCORED, "description": f"Present when the model has an intent head; `{FALLBACK}` when the fallback answers."},
+        "typicality": _TYPICALITY,
+        "fallback": _FALLBACK,
+        "nbest": {"type": "array", "description": "When the request asks for `nbest`.", "items": {"type": "object", "properties": {
+            "tags": {"type": "array", "items": _STR}, "slots": {"type": "array", "items": {"type": "object"}},
+            "probability": _NUM}}},
     },
     "required": ["text", "tokens", "tags", "slots"],
 }
 CLASSIFIED = {
     "type": "object",
     "description": "As `slotfill classify --json` prints it.",
-    "properties": {"text": _STR, "label": _STR, "scores": {"type": "object", "additionalProperties": _NUM}},
+    "properties": {"text": _STR, "label": {**_STR, "description": f"The best class, or `{FALLBACK}` when the fallback answers."},
+                   "scores": {"type": "object", "additionalProperties": _NUM}, "typicality": _TYPICALITY, "fallback": _FALLBACK},
     "required": ["text", "label", "scores"],
 }
 _NAMED = {"type": "object", "properties": {"name": {"type": ["string", "null"]}, "confidence": _NUM}}
 PARSED = {
     "type": "object",
-    "description": "Rasa NLU's `/model/parse` answer.",
+    "description": f"Rasa NLU's `/model/parse` answer. When the fallback answers, the intent is `{FALLBACK}` at its "
+                   "confidence, ranked first before the model's own ranking, as Rasa's FallbackClassifier answers.",
     "properties": {
         "text": _STR,
         "intent": _NAMED,
@@ -134,7 +159,7 @@ _TAG_EXAMPLE = {
 TAG = _operation(
     "Tag slots (and the intent)",
     "Slots (and intent) of `text`, or of each of `texts`, as `slotfill tag --json` prints them.",
-    TEXTS_REQUEST, {"text": "fly from Taipei to Boston"},
+    TAG_REQUEST, {"text": "fly from Taipei to Boston"},
     {"oneOf": [TAGGED, {"type": "array", "items": TAGGED}]}, _TAG_EXAMPLE,
 )
 CLASSIFY = _operation(
@@ -148,7 +173,7 @@ PARSE = _operation(
     "Parse one message (Rasa NLU's answer shape)",
     "One message in, Rasa NLU's answer out: a client written for a Rasa NLU server works unchanged. "
     "Slots are the entities; a classifier's label is the intent.",
-    {"type": "object", "properties": {"text": _STR, "model": _MODEL, "token": _TOKEN,
+    {"type": "object", "properties": {"text": _STR, "model": _MODEL, "token": _TOKEN, **_THRESHOLDS,
                                       "message_id": {"description": "Sent by Rasa's HTTP interpreter; not used."}},
      "required": ["text"]},
     {"text": "fly from Taipei to Boston"}, PARSED,

@@ -7,7 +7,12 @@ from dataclasses import dataclass
 
 from starlette.requests import Request
 
+from ..errors import SlotfillError
+from ..scope import Fallback
+from ..tags import MAX_NBEST
 from . import MAX_CHARS, MAX_TEXTS
+
+FALLBACK_FIELDS = ("threshold", "ambiguity_threshold", "typicality_threshold")  # a request may override the model's
 
 
 class BadRequest(Exception):
@@ -88,3 +93,23 @@ def texts_of(data: dict, limits: Limits, many: bool = True) -> tuple[list[str], 
     if len(texts) > limits.max_texts:
         raise BadRequest(f"'texts' holds {len(texts)} texts; at most {limits.max_texts} per request", 413)
     return [check_text(t, f"texts[{i}]", limits) for i, t in enumerate(texts)], False
+
+
+def fallback_of(data: dict, default: Fallback) -> Fallback:
+    """The model's fallback thresholds with those the request sets (null: the model's)."""
+    for name in FALLBACK_FIELDS:
+        try:
+            default = default.but(**{name: data.get(name)})
+        except SlotfillError:
+            raise BadRequest(f"'{name}' must be a number from 0 to 1, not {data[name]!r}") from None
+    return default
+
+
+def nbest_of(data: dict) -> int:
+    """The number of best tag sequences a request asks for (`nbest`, 1 to MAX_NBEST; 0 when absent or null)."""
+    value = data.get("nbest")
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_NBEST:
+        raise BadRequest(f"'nbest' must be an integer from 1 to {MAX_NBEST}, not {value!r}")
+    return value

@@ -4,7 +4,6 @@ workers.py), a clean stop on SIGINT or SIGTERM and reloads on SIGHUP."""
 from __future__ import annotations
 
 import contextlib
-import functools
 import gc
 import ipaddress
 import re
@@ -58,13 +57,18 @@ class Options:
     token: str | None = None
     allow_reload: bool = False
     workers: int = 1
+    fallback: dict[str, float | None] = field(default_factory=dict)  # thresholds set instead of each model's
 
 
 def build(options: Options, generations: Generations, worker: int = 0) -> FastAPI:
     """Load the models (in the process that serves them) and make the app."""
     from ..predict import load as load_model
 
-    load = functools.partial(load_model, engine=options.engine, threads=options.threads)
+    def load(directory: Path):
+        predictor = load_model(directory, engine=options.engine, threads=options.threads)
+        predictor.fallback = predictor.fallback.but(**options.fallback)
+        return predictor
+
     predictors = {name: load(directory) for name, directory in options.models.items()}
     generations.started(worker)
     reloading = Reloading(options.models, load, generations, worker, options.allow_reload)

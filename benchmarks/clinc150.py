@@ -1,0 +1,59 @@
+"""CLINC150 out-of-scope benchmark (../shared/data/clinc150): in-scope accuracy (a fallback counts wrong) and
+out-of-scope recall, precision and F1 on the test set, three ways per seed:
+
+- oos: trained with the `oos` examples as a class (configs/clinc150.toml), thresholds chosen on dev;
+- threshold: trained without any `oos` example, thresholds chosen on dev with its `oos` examples;
+- default: trained without any `oos` example, the thresholds the model saved from in-scope dev data alone.
+
+    python benchmarks/clinc150.py --seeds 1 2 3
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from common import DATA, ROOT, parser, run_seeds
+
+CLINC = DATA / "clinc150"
+MODES = ("oos", "threshold", "default")
+ROWS = [(f"{mode}: {name}", f"{mode}_{key}", scale) for mode in MODES for name, key, scale in (
+    ("in-scope accuracy", "in_scope_accuracy", 100), ("out-of-scope recall", "recall", 100),
+    ("out-of-scope precision", "precision", 100), ("out-of-scope F1", "f1", 100), ("AUROC", "auroc", 1))]
+ROWS += [("oos: in-scope accuracy, no fallback", "oos_plain", 100), ("default: in-scope accuracy, no fallback", "default_plain", 100),
+         ("oos: training wall time (s)", "oos_seconds", 1), ("default: training wall time (s)", "default_seconds", 1)]
+
+
+def figures(mode: str, scope: dict) -> dict:
+    return {f"{mode}_{key}": scope[key] for key in ("in_scope_accuracy", "recall", "precision", "f1", "auroc")}
+
+
+def run(config_path: Path, seed: int, output: Path, overrides: list[str]) -> dict:
+    from slotfill.config import load_config
+    from slotfill.nn.training import train
+    from slotfill.predict import Predictor
+    from slotfill.scope import Fallback, choose
+
+    config = load_config(config_path, [f"train.seed={seed}", *overrides])
+    kind = Predictor.kind(config.task)
+    train_set, dev_set, test = (kind.read(config, CLINC / f"{split}.jsonl") for split in ("train", "dev", "test"))
+    inside = lambda examples: [e for e in examples if e.label != "oos"]  # noqa: E731
+    result = {}
+    with_oos, metrics = train(config, output.with_name(output.name + "-oos"), force=True, sets=(train_set, dev_set))
+    result.update(figures("oos", with_oos.evaluate(test)["scope"]), oos_seconds=metrics["train_seconds"],
+                  oos_plain=with_oos.evaluate(test, fallback=Fallback())["scope"]["in_scope_accuracy"])
+    config.data.out_of_scope = ""
+    without, metrics = train(config, output, force=True, sets=(inside(train_set), inside(dev_set)))
+    result.update(figures("default", without.evaluate(test)["scope"]), default_seconds=metrics["train_seconds"],
+                  default_plain=without.evaluate(test, fallback=Fallback())["scope"]["in_scope_accuracy"])
+    chosen = choose(*without.confidences(dev_set), None)
+    result.update(figures("threshold", without.evaluate(test, fallback=chosen)["scope"]))
+    return result
+
+
+def main() -> None:
+    args = parser(__doc__, ROOT / "configs" / "clinc150.toml").parse_args()
+    run_seeds(args, lambda seed, output: run(args.config, seed, output, args.overrides), ROWS)
+
+
+if __name__ == "__main__":
+    main()
