@@ -6,6 +6,7 @@ out-of-scope recall, precision and F1 on the test set, three ways per seed:
 - default: trained without any `oos` example, the thresholds the model saved from in-scope dev data alone.
 
     python benchmarks/clinc150.py --seeds 1 2 3
+    python benchmarks/clinc150.py --seeds 1 2 3 --reuse      # the models in --output: calibrated again, not trained
 """
 
 from __future__ import annotations
@@ -27,9 +28,24 @@ def figures(mode: str, scope: dict) -> dict:
     return {f"{mode}_{key}": scope[key] for key in ("in_scope_accuracy", "recall", "precision", "f1", "auroc")}
 
 
-def run(config_path: Path, seed: int, output: Path, overrides: list[str]) -> dict:
+def trained(config, output: Path, sets: tuple[list, list], reuse: bool):
+    """(model, metrics) trained on `sets` into `output`; with `reuse`, the model already there, its temperature,
+    typicality and thresholds fitted again by this code (metrics: the training's, the calibration's)."""
+    from slotfill.nn.training import calibrate, train
+    from slotfill.predict import load
+    from slotfill.storage import load_metrics
+
+    if not reuse:
+        return train(config, output, force=True, sets=sets)
+    model = load(output, "torch")
+    model.parts.calibration, model.parts.typicality = {}, None
+    metrics = load_metrics(output)
+    calibrate(model, *sets, output, metrics)
+    return model, metrics
+
+
+def run(config_path: Path, seed: int, output: Path, overrides: list[str], reuse: bool = False) -> dict:
     from slotfill.config import load_config
-    from slotfill.nn.training import train
     from slotfill.predict import Predictor
     from slotfill.scope import Fallback, choose
 
@@ -38,11 +54,11 @@ def run(config_path: Path, seed: int, output: Path, overrides: list[str]) -> dic
     train_set, dev_set, test = (kind.read(config, CLINC / f"{split}.jsonl") for split in ("train", "dev", "test"))
     inside = lambda examples: [e for e in examples if e.label != "oos"]  # noqa: E731
     result = {}
-    with_oos, metrics = train(config, output.with_name(output.name + "-oos"), force=True, sets=(train_set, dev_set))
+    with_oos, metrics = trained(config, output.with_name(output.name + "-oos"), (train_set, dev_set), reuse)
     result.update(figures("oos", with_oos.evaluate(test)["scope"]), oos_seconds=metrics["train_seconds"],
                   oos_plain=with_oos.evaluate(test, fallback=Fallback())["scope"]["in_scope_accuracy"])
     config.data.out_of_scope = ""
-    without, metrics = train(config, output, force=True, sets=(inside(train_set), inside(dev_set)))
+    without, metrics = trained(config, output, (inside(train_set), inside(dev_set)), reuse)
     result.update(figures("default", without.evaluate(test)["scope"]), default_seconds=metrics["train_seconds"],
                   default_plain=without.evaluate(test, fallback=Fallback())["scope"]["in_scope_accuracy"])
     chosen = choose(*without.confidences(dev_set), None)
@@ -51,8 +67,10 @@ def run(config_path: Path, seed: int, output: Path, overrides: list[str]) -> dic
 
 
 def main() -> None:
-    args = parser(__doc__, ROOT / "configs" / "clinc150.toml").parse_args()
-    run_seeds(args, lambda seed, output: run(args.config, seed, output, args.overrides), ROWS)
+    p = parser(__doc__, ROOT / "configs" / "clinc150.toml")
+    p.add_argument("--reuse", action="store_true", help="calibrate and evaluate the models already in --output")
+    args = p.parse_args()
+    run_seeds(args, lambda seed, output: run(args.config, seed, output, args.overrides, args.reuse), ROWS)
 
 
 if __name__ == "__main__":

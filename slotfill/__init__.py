@@ -6,7 +6,7 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 __version__ = "0.1.0"
-__all__ = ["SlotTagger", "Classifier", "SentimentClassifier", "load", "train", "load_config", "Config", "SlotfillError"]
+__all__ = ["SlotTagger", "Classifier", "SentimentClassifier", "load", "train", "load_config", "Config", "Fallback", "SlotfillError"]
 
 _LAZY = {
     "SlotTagger": "predict",
@@ -16,6 +16,7 @@ _LAZY = {
     "train": "nn.training",
     "load_config": "config",
     "Config": "config",
+    "Fallback": "scope",
     "SlotfillError": "errors",
 }
 

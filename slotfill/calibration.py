@@ -6,6 +6,7 @@ scaling needs the network's probabilities only, so both engines and any exported
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 
@@ -32,25 +33,31 @@ def nll(probabilities: np.ndarray, gold: np.ndarray, temperature: float = 1.0) -
     return float(-np.log(np.maximum(scaled[np.arange(len(gold)), gold], TINY)).mean())
 
 
-def fit_temperature(probabilities: np.ndarray, gold: np.ndarray, steps: int = 60) -> float:
-    """The temperature that minimises the NLL of `gold` (class ids) under `probabilities` (N x C): a
-    golden-section search over 1/T, in which the NLL is convex. Where every top label is right the NLL only
-    falls as T falls, which says nothing of how sure the model should be: the probabilities stay as they are (1)."""
+def fit_temperature(probabilities: np.ndarray, gold: np.ndarray) -> float:
+    """The temperature that minimises the NLL of `gold` (class ids) under `probabilities` (N x C). Where every
+    top label is right the NLL only falls as T falls, which says nothing of how sure the model should be: the
+    probabilities stay as they are (1)."""
     if len(gold) == 0 or (probabilities.argmax(axis=1) == gold).all():
         return 1.0
+    return search(lambda t: nll(probabilities, gold, t))
+
+
+def search(loss: Callable[[float], float], steps: int = 60) -> float:
+    """The temperature in [LOWEST, HIGHEST] that minimises `loss(temperature)`, a negative log-likelihood: a
+    golden-section search over 1/T, in which such a loss is convex."""
     ratio = (math.sqrt(5) - 1) / 2
     low, high = 1 / HIGHEST, 1 / LOWEST
     a, b = high - ratio * (high - low), low + ratio * (high - low)
-    fa, fb = nll(probabilities, gold, 1 / a), nll(probabilities, gold, 1 / b)
+    fa, fb = loss(1 / a), loss(1 / b)
     for _ in range(steps):
         if fa < fb:
             high, b, fb = b, a, fa
             a = high - ratio * (high - low)
-            fa = nll(probabilities, gold, 1 / a)
+            fa = loss(1 / a)
         else:
             low, a, fa = a, b, fb
             b = low + ratio * (high - low)
-            fb = nll(probabilities, gold, 1 / b)
+            fb = loss(1 / b)
     return 1 / ((low + high) / 2)
 
 

@@ -189,6 +189,10 @@ class Predictor:
         labels = self.sentence_labels or []
         return np.array([labels.index(g) if g in labels else len(labels) for g in map(self.stratum, examples)], dtype=np.int64)
 
+    def fit_token_calibration(self, examples: list) -> dict:
+        """What calibration.json records of the token-level scores, fitted on labelled (dev) examples."""
+        return {}
+
     def fallbacks(self, probabilities: np.ndarray, typicality: np.ndarray | None, fallback: Fallback | None = None) -> list[dict | None]:
         """Each sentence's fallback answer (scope.Fallback.answer) under `fallback` (default: the model's)."""
         fallback, labels = fallback or self.fallback, self.sentence_labels

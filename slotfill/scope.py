@@ -5,9 +5,11 @@ Four reasons to fall back, checked in this order: the model's out-of-scope class
 the top probability is below `threshold`; the top two are closer than `ambiguity_threshold`; the sentence is
 unlike the training data: its typicality is below `typicality_threshold`. Typicality is the Mahalanobis
 distance of the sentence's vector (the network's pooled states) to the nearest training class mean, under one
-covariance shared by the classes (Lee et al. 2018), turned into the share of in-scope dev sentences that lie
-farther: 0.01 is farther than 99% of them. It holds where probabilities do not: a network sure of every
-sentence of a few well-separated intents is sure of the sentences of intents it has never seen too."""
+covariance shared by the classes (Lee et al. 2018), turned into the share of in-scope sentences expected to lie
+farther, under a log-normal fitted to the distances of the in-scope dev sentences: 0.01 is farther than 99% of
+them, and 1e-4 than all but 1 in 10,000, beyond the farthest of a small dev set. It holds where probabilities do
+not: a network sure of every sentence of a few well-separated intents is sure of the sentences of intents it
+has never seen too."""
 
 from __future__ import annotations
 
@@ -24,7 +26,8 @@ from .errors import SlotfillError
 FALLBACK = "nlu_fallback"  # the label answered instead of the model's guess (Rasa's)
 BUDGET = 0.005  # the share of in-scope dev sentences the saved thresholds may reject (among those the model gets right)
 BUDGET_OUT = 0.01  # the same where the dev data has out-of-scope sentences, to choose by
-FARTHEST = 1e-6  # a typicality threshold that rejects only what lies farther than every in-scope dev sentence
+TINY = 1e-12  # the least squared distance (rounding can make one of 0 negative)
+RARE = 1e-4  # the typicality threshold of a model without out-of-scope dev data: 1 in 10,000 in-scope sentences
 SHRINK = 1.0  # the covariance plus its mean variance on the diagonal: steadier with few examples, and it held up better on held-out data
 REASONS = ("out of scope", "low confidence", "ambiguous", "unlike the training data")
 
@@ -99,11 +102,12 @@ class Typicality:
 
     means: np.ndarray  # classes x D: the mean vector of each in-scope training class
     precision: np.ndarray  # D x D: the inverse of the shared covariance
-    reference: np.ndarray  # the distances of the in-scope dev sentences, sorted
+    spread: np.ndarray  # the mean and standard deviation of the log distances of the in-scope dev sentences
 
     @classmethod
     def fit(cls, vectors: np.ndarray, classes: np.ndarray, dev: np.ndarray) -> Typicality:
-        """From training sentence `vectors` (N x D) of in-scope `classes` (N ids), and the vectors of in-scope dev sentences."""
+        """From training sentence `vectors` (N x D) of in-scope `classes` (N ids), and the vectors of in-scope dev
+        sentences (with fewer than two, the training vectors stand in for them)."""
         vectors = vectors.astype(np.float64)
         kept, index = np.unique(classes, return_inverse=True)
         means = np.stack([vectors[index == k].mean(axis=0) for k in range(len(kept))])
@@ -111,8 +115,9 @@ class Typicality:
         covariance = centred.T @ centred / len(vectors)
         ridge = SHRINK * np.trace(covariance) / len(covariance) + 1e-9
         precision = np.linalg.inv(covariance + ridge * np.eye(len(covariance)))
-        fitted = cls(means, precision, np.zeros(0))
-        fitted.reference = np.sort(fitted.distances(dev))
+        fitted = cls(means, precision, np.zeros(2))
+        logs = np.log(np.maximum(fitted.distances(dev if len(dev) > 1 else vectors), TINY))
+        fitted.spread = np.array([logs.mean(), max(logs.std(), 1e-6)])
         return fitted
 
     def distances(self, vectors: np.ndarray) -> np.ndarray:
@@ -124,13 +129,13 @@ class Typicality:
         return squared.min(axis=1)
 
     def __call__(self, vectors: np.ndarray) -> np.ndarray:
-        """The typicality of each vector: the share of in-scope dev sentences farther from their nearest class."""
-        farther = len(self.reference) - np.searchsorted(self.reference, self.distances(vectors), side="right")
-        return farther / max(1, len(self.reference))
+        """The typicality of each vector: the share of in-scope sentences expected farther from their nearest class."""
+        z = (np.log(np.maximum(self.distances(vectors), TINY)) - self.spread[0]) / self.spread[1]
+        return np.array([0.5 * math.erfc(x / math.sqrt(2)) for x in z.tolist()])
 
     def to_bytes(self) -> bytes:
         buffer = io.BytesIO()
-        np.savez(buffer, means=self.means, precision=self.precision, reference=self.reference)
+        np.savez(buffer, means=self.means, precision=self.precision, spread=self.spread)
         return buffer.getvalue()
 
     @classmethod
@@ -138,11 +143,11 @@ class Typicality:
         """From a file `to_bytes` wrote (arrays only: nothing in it is run)."""
         try:
             with np.load(path, allow_pickle=False) as arrays:
-                fitted = cls(arrays["means"], arrays["precision"], arrays["reference"])
+                fitted = cls(arrays["means"], arrays["precision"], arrays["spread"])
         except (OSError, ValueError, KeyError, zipfile.BadZipFile) as err:
             raise SlotfillError(f"corrupt model file ({err.__class__.__name__}: {err})", path) from None
         d = fitted.means.shape[-1] if fitted.means.ndim == 2 else -1
-        if fitted.precision.shape != (d, d) or fitted.reference.ndim != 1:
+        if fitted.precision.shape != (d, d) or fitted.spread.shape != (2,) or not fitted.spread[1] > 0:
             raise SlotfillError("corrupt model file (its arrays do not fit together)", path)
         return fitted
 
@@ -155,7 +160,7 @@ def choose(probabilities: np.ndarray, gold: np.ndarray, typicality: np.ndarray |
     the sentences the model gets right with the lowest probability or typicality. With out-of-scope sentences,
     the split of the budget between probability and typicality that rejects most of them; without, all of it
     on probability (on held-out data, typicality cost more in-scope answers), and typicality rejects only what
-    lies farther than every in-scope dev sentence."""
+    lies farther than all but 1 in 10,000 in-scope sentences (RARE)."""
     inside = (gold < probabilities.shape[1]) & (gold != (-1 if out_of_scope is None else out_of_scope))
     outside = ~inside
     budget = budget if budget is not None else BUDGET_OUT if outside.any() else BUDGET
@@ -168,11 +173,11 @@ def choose(probabilities: np.ndarray, gold: np.ndarray, typicality: np.ndarray |
         """The highest thresholds that reject at most `share` of the budget by probability, the rest by typicality."""
         p = _highest(top[right], share * allowed)
         kept = right & (top >= p)
-        t = max(_highest(typical[kept], allowed - (right & ~kept).sum()), FARTHEST) if typicality is not None else 0.0
+        t = max(_highest(typical[kept], allowed - (right & ~kept).sum()), RARE) if typicality is not None else 0.0
         return Fallback(threshold=_down(p), typicality_threshold=_down(t))
 
     if not outside.any() or typicality is None:
-        return Fallback(threshold=_down(_highest(top[right], allowed)), typicality_threshold=FARTHEST if typicality is not None else 0.0)
+        return Fallback(threshold=_down(_highest(top[right], allowed)), typicality_threshold=RARE if typicality is not None else 0.0)
     best = probabilities.argmax(axis=1)
 
     def caught(f: Fallback) -> int:
@@ -236,7 +241,7 @@ def format_metrics(m: dict | None) -> str:
     if not m:
         return ""
     f = m["fallback"]
-    settings = f"threshold {f['threshold']:.2f}, ambiguity {f['ambiguity_threshold']:.2f}, typicality {f['typicality_threshold']:.3f}"
+    settings = f"threshold {f['threshold']:.2f}, ambiguity {f['ambiguity_threshold']:.2f}, typicality {f['typicality_threshold']:g}"
     if m["recall"] is None:
         return f"\nfallback ({settings}): {100 * m['in_scope_rejected']:.2f}% of sentences rejected"
     line = (f"\nout of scope ({m['out_of_scope']} sentences; {settings}): in-scope accuracy {100 * m['in_scope_accuracy']:.2f}, "

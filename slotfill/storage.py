@@ -158,6 +158,11 @@ class Parts:
         return float(self.calibration.get("temperature", 1.0))
 
     @property
+    def slot_temperature(self) -> float:
+        """What a tagger's decoder scores are divided by for span probabilities (not for choosing tags)."""
+        return float(self.calibration.get("slot_temperature", 1.0))
+
+    @property
     def fallback(self) -> Fallback:
         """The fallback thresholds the model saved (chosen on dev data); older models: none."""
         return Fallback.from_json(self.calibration.get("fallback", {}))
@@ -278,8 +283,9 @@ def read_model(directory: str | Path) -> Parts:
         if not isinstance(synonyms, dict) or not all(isinstance(v, str) for v in synonyms.values()):
             raise SlotfillError("vocab.json: synonyms must map texts to values")
         calibration = _read_json(directory / CALIBRATION) if (directory / CALIBRATION).is_file() else {}
-        if not isinstance(calibration.get("temperature", 1.0), (int, float)) or not calibration.get("temperature", 1.0) > 0:
-            raise SlotfillError(f"{CALIBRATION}: the temperature must be a positive number")
+        for name in ("temperature", "slot_temperature"):
+            if not isinstance(calibration.get(name, 1.0), (int, float)) or not calibration.get(name, 1.0) > 0:
+                raise SlotfillError(f"{CALIBRATION}: {name} must be a positive number")
         if not isinstance(calibration.get("fallback", {}), dict):
             raise SlotfillError(f"{CALIBRATION}: fallback must be an object")
         typicality = Typicality.read(directory / TYPICALITY) if (directory / TYPICALITY).is_file() else None

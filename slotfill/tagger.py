@@ -8,13 +8,13 @@ from typing import NamedTuple
 import numpy as np
 
 from .analysis import confusions, span_errors
-from .calibration import span_reliability, span_summary_line, summary, summary_line
+from .calibration import search, span_reliability, span_summary_line, summary, summary_line
 from .config import Config
 from .decode import BioDecoder, SoftmaxDecoder
 from .errors import SlotfillError
 from .features import Features
 from .metrics import classification_metrics, format_span_table, joint_metrics, span_metrics
-from .predictor import Engine, Predictor
+from .predictor import BATCH_SIZE, Engine, Predictor
 from .readers import TaggedSentence, read_tagged
 from .scope import FALLBACK, Fallback, check_out_of_scope, format_metrics, ranked_with
 from .storage import Parts
@@ -94,13 +94,21 @@ class SlotTagger(Predictor):
             targets["intents"] = self.intents.id(example.intent)
         return targets
 
+    @staticmethod
+    def _chain(features: Features, scores: dict, temperature: float = 1.0) -> list:
+        """The decoder's inputs: the emission scores, the lengths and the CRF's scores, the scores divided by
+        `temperature` (a temperature changes probabilities, never the best tags or the order of the n best)."""
+        potentials = [scores[name] / temperature for name in ("emissions", *CRF_SCORES) if name in scores]
+        return [potentials[0], features.lengths, *potentials[1:]]
+
     def _decode(self, features: Features, scores: dict, with_scores: bool = False, nbest: int = 0) -> list[Decoded]:
-        """Viterbi (or argmax) tags; with `with_scores`, each span's probability; with `nbest`, the n best readings."""
+        """Viterbi (or argmax) tags; with `with_scores`, each span's probability (at the slot temperature); with
+        `nbest`, the n best readings."""
         lengths = features.lengths
-        chain = [scores["emissions"], lengths, *(scores[name] for name in CRF_SCORES if name in scores)]
+        chain = self._chain(features, scores)
         paths = self.decoder.decode(*chain)
         rows = np.arange(len(lengths))
-        lattice = self.decoder.lattice(*chain) if with_scores or nbest else None
+        lattice = self.decoder.lattice(*self._chain(features, scores, self.parts.slot_temperature)) if with_scores or nbest else None
         best = self._readings(lattice, rows, paths, lengths, with_scores, probability=False)
         alternatives: list[list[Reading]] = [[] for _ in best]
         if nbest:
@@ -140,8 +148,8 @@ class SlotTagger(Predictor):
         tokenized = self._tokenized(texts, offsets=False)
 
         def marginals(features: Features, scores: dict) -> list[np.ndarray]:
-            chain = [scores["emissions"], features.lengths, *(scores[name] for name in CRF_SCORES if name in scores)]
-            return [row[:n] for row, n in zip(self.decoder.lattice(*chain).marginals(), features.lengths.tolist())]
+            lattice = self.decoder.lattice(*self._chain(features, scores, self.parts.slot_temperature))
+            return [row[:n] for row, n in zip(lattice.marginals(), features.lengths.tolist())]
 
         return self._predict(tokenized, marginals)
 
@@ -201,6 +209,32 @@ class SlotTagger(Predictor):
             result["nbest"] = [{"tags": r.tags, "slots": self._slots(text, tokens, r), "probability": r.probability}
                                for r in decoded.nbest]
         return result
+
+    def fit_token_calibration(self, sentences: list[TaggedSentence]) -> dict:
+        """The slot temperature: the one that minimises the NLL of the gold tag sequences of `sentences` (dev
+        data) under the decoder's scores divided by it; sentences with tags the model lacks are left out. Where
+        every sentence's best tags are its gold tags, the NLL only falls as T falls, which says nothing of how
+        sure the model should be: 1."""
+        known = [s for s in sentences if all(t in self.tags.stoi for t in s.tags)]
+        batches, wrong = [], False
+        for k in range(0, len(known), BATCH_SIZE):
+            chunk = known[k:k + BATCH_SIZE]
+            features = self.featurizer.batch([s.tokens for s in chunk])
+            paths = np.zeros((len(chunk), int(features.lengths.max())), dtype=np.int64)
+            for i, s in enumerate(chunk):
+                paths[i, :len(s.tags)] = self.tags.ids(s.tags)
+            batches.append((features, self._scores(features), paths))
+            within = np.arange(paths.shape[1]) < features.lengths[:, None]
+            wrong = wrong or ((self.decoder.decode(*self._chain(features, batches[-1][1])) != paths) & within).any()
+
+        def loss(temperature: float) -> float:
+            total = 0.0
+            for features, scores, paths in batches:
+                log_p = self.decoder.lattice(*self._chain(features, scores, temperature)).path_log_probabilities(np.arange(len(paths)), paths)
+                total -= log_p[np.isfinite(log_p)].sum()  # a gold sequence BIO forbids says nothing of the scale
+            return total
+
+        return {"slot_temperature": round(search(loss), 4) if wrong else 1.0}
 
     def fall_back(self, result: dict, answer: dict) -> dict:
         return {**result, "intent": {**result["intent"], "label": FALLBACK, "score": answer["score"]}, "fallback": answer}

@@ -146,3 +146,39 @@ def test_page_asks_for_the_token_once(guarded_page, trained_tagger):
     assert browser.eval("document.getElementById('auth').hidden")
     submit(browser, SENTENCE)
     assert browser.eval("document.getElementById('error').textContent") == ""
+
+
+# ---- a server that always falls back (--threshold 1): the page says so, and what the model thought ----------
+
+
+@pytest.fixture(scope="module")
+def fallback_page(trained_tagger, trained_classifier, start_server, tmp_path_factory):
+    running = start_server(trained_tagger.directory, f"reviews={trained_classifier.directory}", "--threshold", "1")
+    browser = Browser(tmp_path_factory.mktemp("chromium-fallback-profile"))
+    try:
+        browser.open(running.url)
+        yield browser
+    finally:
+        browser.close()
+        running.stop()
+
+
+def test_the_fallback_is_shown_with_the_models_guess(fallback_page, trained_tagger, trained_classifier):
+    from slotfill.scope import Fallback
+
+    browser = fallback_page
+    submit(browser, SENTENCE)
+    guess = trained_tagger.predictor.tag(SENTENCE, fallback=Fallback())
+    intent = browser.eval("document.getElementById('intent').textContent")
+    assert intent.startswith("intent nlu_fallback (1.00)")
+    assert browser.eval("document.querySelector('#intent .fallback').textContent") == \
+        f" · not understood (low confidence); best guess {guess['intent']['label']} ({guess['intent']['score']:.2f})"
+    assert [m[:2] for m in json.loads(browser.eval(MARKS))] == [[s["text"], s["label"]] for s in guess["slots"]]  # slots stay
+    choose(browser, "reviews")
+    review = "a gripping, funny film with a superb cast"
+    submit(browser, review)
+    model = trained_classifier.predictor.classify(review, Fallback())
+    assert browser.eval("document.getElementById('intent').textContent") == \
+        f"label nlu_fallback (1.00) · not understood (low confidence); best guess {model['label']} ({model['scores'][model['label']]:.2f})"
+    best = browser.eval("[...document.querySelectorAll('#classes .best')].map(e => e.textContent)")
+    assert best[0] == model["label"]  # the bars still mark the model's best class

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from slotfill.calibration import fit_temperature, nll, scale
+from slotfill.errors import SlotfillError
 from slotfill.predict import load
 from slotfill.text import words
 
@@ -89,3 +90,26 @@ def test_evaluate_reports_the_calibration_error_with_and_without_the_temperature
         assert sum(b["count"] for b in c["bins"]) == len(data.read_text().splitlines())
         text = run_slotfill("evaluate", trained.directory, data).stdout.decode()
         assert f"{name} confidence: expected calibration error {100 * c['ece']:.2f} at temperature {c['temperature']:.2f}" in text
+
+
+def test_the_slot_temperature_changes_scores_and_never_tags(model_copy, trained_tagger, small_data):
+    from slotfill.readers import read_tagged
+
+    fitted = trained_tagger.predictor.fit_token_calibration(read_tagged(small_data.flights_dev))
+    assert fitted == {"slot_temperature": trained_tagger.metrics["calibration"]["slot_temperature"]}
+    texts = ["i want to fly from taipei to boston", "cheapest fare from denver to dallas on monday"]
+    calibration = json.loads((model_copy / "calibration.json").read_text())
+    results = {}
+    for t in (0.5, 1.0, 3.0):
+        (model_copy / "calibration.json").write_text(json.dumps({**calibration, "slot_temperature": t}))
+        results[t] = load(model_copy).tag_batch(texts, nbest=3)
+    for a, b, c in zip(results[0.5], results[1.0], results[3.0]):
+        assert a["tags"] == b["tags"] == c["tags"] and [r["tags"] for r in a["nbest"]] == [r["tags"] for r in c["nbest"]]
+        sharp, flat = [s["score"] for s in a["slots"]], [s["score"] for s in c["slots"]]
+        assert all(x >= y for x, y in zip(sharp, flat)) and sharp != flat
+    del calibration["slot_temperature"]  # a model saved before the slot temperature: 1
+    (model_copy / "calibration.json").write_text(json.dumps(calibration))
+    assert [r["slots"] for r in load(model_copy).tag_batch(texts, nbest=3)] == [r["slots"] for r in results[1.0]]
+    (model_copy / "calibration.json").write_text(json.dumps({**calibration, "slot_temperature": 0}))
+    with pytest.raises(SlotfillError, match="slot_temperature must be a positive number"):
+        load(model_copy)

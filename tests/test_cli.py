@@ -171,7 +171,7 @@ def test_tag_json(runner, trained_tagger, same):
     assert len(lines) == len(texts)
     for text, line in zip(texts, lines):
         obj = json.loads(line)
-        assert set(obj) == {"text", "tokens", "tags", "slots", "intent"}
+        assert set(obj) - {"fallback"} == {"text", "tokens", "tags", "slots", "intent", "typicality"}
         assert obj["text"] == text
         assert len(obj["tokens"]) == len(obj["tags"])
         assert set(obj["intent"]) == {"label", "score"}
@@ -280,7 +280,7 @@ def test_classify(runner, trained_classifier, learnt_review):
     objs = [json.loads(line) for line in invoke(runner, "classify", "-m", trained_classifier.directory, "--json", text, "dull and muddled").stdout.splitlines()]
     assert [o["text"] for o in objs] == [text, "dull and muddled"]
     for obj in objs:
-        assert set(obj) == {"text", "label", "scores"}
+        assert set(obj) - {"fallback"} == {"text", "label", "scores", "typicality"}
         assert sum(obj["scores"].values()) == pytest.approx(1.0, abs=1e-6)
         assert obj["label"] == max(obj["scores"], key=obj["scores"].get)
 

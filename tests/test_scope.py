@@ -14,7 +14,7 @@ from slotfill.errors import SlotfillError
 from slotfill.predict import load
 
 DATA = Path(__file__).resolve().parent.parent / "data"
-from slotfill.scope import BUDGET, BUDGET_OUT, FALLBACK, FARTHEST, REASONS, SHRINK, Fallback, Typicality, auroc, choose, metrics, ranked_with
+from slotfill.scope import BUDGET, BUDGET_OUT, FALLBACK, RARE, REASONS, SHRINK, Fallback, Typicality, auroc, choose, metrics, ranked_with
 
 
 @pytest.mark.parametrize("field", ["threshold", "ambiguity_threshold", "typicality_threshold"])
@@ -55,7 +55,7 @@ def test_the_answer_keeps_the_guess_and_scores_the_fallback_as_rasa_does():
     assert ranked_with(None, ranking) is ranking
 
 
-def test_typicality_is_the_mahalanobis_distance_to_the_nearest_class_as_a_share_of_dev():
+def test_typicality_is_the_mahalanobis_distance_to_the_nearest_class_as_a_tail_share():
     rng = np.random.default_rng(0)
     means = np.array([[0.0, 0.0, 0.0], [6.0, 0.0, 0.0]])
     scale = np.diag([1.0, 3.0, 0.5])
@@ -68,9 +68,13 @@ def test_typicality_is_the_mahalanobis_distance_to_the_nearest_class_as_a_share_
     precision = np.linalg.inv(covariance + SHRINK * np.trace(covariance) / 3 * np.eye(3))
     brute = np.array([[(v - m) @ precision @ (v - m) for m in t.means] for v in x]).min(axis=1)
     assert t.distances(x) == pytest.approx(brute, rel=1e-6)
-    typical = t(dev)
-    assert typical.min() == 0 and typical.max() == pytest.approx(1 - 1 / 500)  # dev itself: uniform over [0, 1)
-    assert t(np.array([[3.0, 0.0, 0.0], [3.0, 0.0, 6.0]])).tolist() == [pytest.approx(t(np.array([[3.0, 0, 0]]))[0]), 0.0]
+    logs = np.log(t.distances(dev))
+    assert t.spread.tolist() == pytest.approx([logs.mean(), logs.std()])
+    typical = t(dev)  # the tail share under the fitted log-normal: dev itself spreads over (0, 1)
+    assert 0.4 < np.median(typical) < 0.6 and 0.005 < (typical < 0.05).mean() < 0.1
+    order = np.argsort(t.distances(x))
+    assert (np.diff(t(x)[order]) <= 0).all()  # the farther, the less typical
+    assert t(np.array([[3.0, 0.0, 60.0]]))[0] < 1e-6
 
 
 def test_typicality_round_trips_through_its_file_and_a_damaged_one_is_refused(tmp_path):
@@ -80,7 +84,7 @@ def test_typicality_round_trips_through_its_file_and_a_damaged_one_is_refused(tm
     path.write_bytes(t.to_bytes())
     again = Typicality.read(path)
     x = rng.normal(size=(5, 4))
-    assert again(x).tolist() == t(x).tolist()
+    assert again(x).tolist() == t(x).tolist() and again.spread.tolist() == t.spread.tolist()
     path.write_bytes(b"PK\x03\x04 not really")
     with pytest.raises(SlotfillError, match=f"{path}: corrupt model file"):
         Typicality.read(path)
@@ -105,13 +109,14 @@ def test_the_saved_thresholds_keep_to_the_budget_of_right_answers():
     for budget in (0.005, 0.02):
         f = choose(probabilities, gold, typicality, None, budget=budget)
         rejected = (probabilities.max(1) < f.threshold) | (typicality < f.typicality_threshold)
-        assert budget * n - 1 <= (right & rejected).sum() <= budget * n  # spent, and no more
+        rare = (right & (typicality < RARE)).sum()  # the floor, outside the budget
+        assert budget * n - 1 <= (right & rejected).sum() <= budget * n + rare  # spent, and no more
     f = choose(probabilities, gold, typicality, None)
-    assert f.typicality_threshold == FARTHEST  # without out-of-scope data: all on probability...
+    assert f.typicality_threshold == RARE  # without out-of-scope data: all on probability...
     assert (right & (probabilities.max(1) < f.threshold)).sum() == int(BUDGET * n)
-    assert not (typicality < f.typicality_threshold).any()  # ...and typicality rejects only what lies beyond all dev
+    assert (typicality < f.typicality_threshold).sum() == (typicality < RARE).sum() <= 2  # ...typicality the rarest
     assert choose(probabilities, gold, None, None).typicality_threshold == 0  # a model without typicality
-    assert choose(probabilities, gold, typicality, None, budget=0) == Fallback(typicality_threshold=FARTHEST)
+    assert choose(probabilities, gold, typicality, None, budget=0) == Fallback(typicality_threshold=RARE)
 
 
 def test_with_out_of_scope_dev_data_the_budget_goes_where_it_catches_most():

@@ -63,7 +63,8 @@ SHORT = "fly to boston"  # three tokens: every tag sequence of the session tagge
 
 
 def enumerated(tagger, text: str):
-    """Every BIO-valid tag sequence of `text` (as tag strings) and its probability, from the engine's scores."""
+    """Every BIO-valid tag sequence of `text` (as tag strings) and its probability, from the engine's scores
+    at the model's slot temperature."""
     tokens = text.split()
     scores = tagger.backend.run(tagger.featurizer.batch([tokens]))
     emissions = scores["emissions"][0].astype(np.float64)
@@ -73,6 +74,7 @@ def enumerated(tagger, text: str):
     ids = np.array(sequences)
     totals = start[ids[:, 0]] + end[ids[:, -1]] + emissions[np.arange(len(tokens)), ids].sum(1)
     totals += transitions[ids[:, :-1], ids[:, 1:]].sum(1)
+    totals /= tagger.parts.slot_temperature
     probabilities = np.exp(totals - totals.max())
     return [[itos[i] for i in s] for s in sequences], probabilities / probabilities.sum()
 
@@ -146,6 +148,8 @@ def test_softmax_decoder_scores_are_products_of_token_probabilities(tmp_path, ta
     text = "i want to fly from boston to denver"
     result, marginals = tagger.tag(text, nbest=3), tagger.token_marginals([text])[0]
     emissions = tagger.backend.run(tagger.featurizer.batch([text.split()]))["emissions"][0].astype(np.float64)
+    emissions /= tagger.parts.slot_temperature  # the logits at the fitted slot temperature
+    assert tagger.parts.slot_temperature != 1.0  # two epochs: wrong on dev, so fitted
     softmax = np.exp(emissions - emissions.max(1, keepdims=True))
     np.testing.assert_allclose(marginals, softmax / softmax.sum(1, keepdims=True), atol=1e-6)
     ids = [tagger.tags.itos.index(t) for t in result["tags"]]

@@ -309,7 +309,7 @@ def test_interrupted_training_keeps_the_best_checkpoint(small_data, train_tiny, 
         train_tiny(output, epochs=5)
     monkeypatch.undo()
     assert len(calls) == 3
-    assert {p.name for p in output.iterdir()} == model_files - {"model.onnx"}  # exported when training ends
+    assert {p.name for p in output.iterdir()} == model_files - {"model.onnx", "typicality.npz"}  # both made when training ends
     assert leftovers(output, model_files) == []
     history = json.loads((output / "metrics.json").read_text())["history"]
     assert history["best_epoch"] in (1, 2)
@@ -475,7 +475,7 @@ def test_classifier(trained_classifier, learnt_review):
     classifier = trained_classifier.predictor
     assert trained_classifier.metrics["history"]["metric"] == "accuracy"
     result = classifier.classify(learnt_review)
-    assert set(result) == {"text", "label", "scores"}
+    assert set(result) - {"fallback"} == {"text", "label", "scores", "typicality"}
     assert result["text"] == learnt_review
     assert result["label"] == "positive"
     assert result["scores"]["positive"] > 0.5

@@ -198,30 +198,37 @@ def _train(config: Config, output: Path, resume: bool, cluster: Cluster, kind: s
 
 
 def calibrate(predictor: Predictor, train: list, dev: list, output: Path, metrics: dict) -> None:
-    """Fit, where the model has a sentence-level output, the temperature of its probabilities on the dev data,
-    the typicality of sentence vectors (training data: class means and covariance; dev data: the reference
-    distances) and the fallback thresholds (scope.choose; dev sentences of labels the model does not have are
-    left out: out-of-scope examples are those of `data.out_of_scope`); write them beside the model (calibration.json,
-    typicality.npz) and record them with the dev NLL before and after the temperature in `metrics`."""
-    labels = predictor.sentence_labels
-    if labels is None:
+    """Fit on the dev data what the model's scores are scaled by (a tagger's slot temperature, the temperature
+    of the intent or class probabilities) and, where there is a sentence-level output, the typicality of
+    sentence vectors (training data: class means and covariance; dev data: the reference distances) and the
+    fallback thresholds (scope.choose; dev sentences of labels the model does not have are left out:
+    out-of-scope examples are those of `data.out_of_scope`); write them beside the model (calibration.json,
+    typicality.npz) and record them, with the dev NLL before and after the temperature, in `metrics`."""
+    calibration = predictor.fit_token_calibration(dev)
+    files = {}
+    if predictor.sentence_labels is not None:
+        scores, gold = predictor.sentence_outputs([e.tokens for e in dev]), predictor.gold_ids(dev)
+        probabilities, known = scores[predictor.CALIBRATED], gold < len(predictor.sentence_labels)
+        temperature = round(fit_temperature(probabilities[known], gold[known]), 4)
+        trained, train_gold = predictor.sentence_outputs([e.tokens for e in train]), predictor.gold_ids(train)
+        inside, keep = gold != predictor.out_of_scope, train_gold != predictor.out_of_scope
+        typicality = Typicality.fit(trained["sentence"][keep], train_gold[keep], scores["sentence"][known & inside])
+        fallback = choose(scale(probabilities[known], temperature), gold[known], typicality(scores["sentence"][known]),
+                          predictor.out_of_scope)
+        calibration.update(temperature=temperature, fallback=fallback.to_json())
+        predictor.parts.typicality, predictor.fallback, files[storage.TYPICALITY] = typicality, fallback, typicality.to_bytes()
+        metrics["calibration"] = {"dev_nll_unscaled": round(nll(probabilities[known], gold[known]), 4),
+                                  "dev_nll": round(nll(probabilities[known], gold[known], temperature), 4)}
+        log.info(f"temperature {temperature:.2f} for the {predictor.CALIBRATED} on dev: NLL {metrics['calibration']['dev_nll_unscaled']:.4f}"
+                 f" -> {metrics['calibration']['dev_nll']:.4f}; fallback below probability {fallback.threshold:.2f} or "
+                 f"typicality {fallback.typicality_threshold:g}")
+    if not calibration:
         return
-    scores, gold = predictor.sentence_outputs([e.tokens for e in dev]), predictor.gold_ids(dev)
-    probabilities, known = scores[predictor.CALIBRATED], gold < len(labels)
-    temperature = round(fit_temperature(probabilities[known], gold[known]), 4)
-    trained, train_gold = predictor.sentence_outputs([e.tokens for e in train]), predictor.gold_ids(train)
-    inside, keep = gold != predictor.out_of_scope, train_gold != predictor.out_of_scope
-    typicality = Typicality.fit(trained["sentence"][keep], train_gold[keep], scores["sentence"][known & inside])
-    fallback = choose(scale(probabilities[known], temperature), gold[known], typicality(scores["sentence"][known]), predictor.out_of_scope)
-    predictor.parts.calibration = {"temperature": temperature, "fallback": fallback.to_json()}
-    predictor.parts.typicality, predictor.fallback = typicality, fallback
-    storage.write_files(output, {storage.CALIBRATION: json.dumps(predictor.parts.calibration).encode("utf-8"),
-                                 storage.TYPICALITY: typicality.to_bytes()})
-    metrics["calibration"] = {"temperature": temperature, "dev_nll_unscaled": round(nll(probabilities[known], gold[known]), 4),
-                              "dev_nll": round(nll(probabilities[known], gold[known], temperature), 4), "fallback": fallback.to_json()}
-    log.info(f"temperature {temperature:.2f} for the {predictor.CALIBRATED} on dev: NLL "
-             f"{metrics['calibration']['dev_nll_unscaled']:.4f} -> {metrics['calibration']['dev_nll']:.4f}; fallback below "
-             f"probability {fallback.threshold:.2f} or typicality {fallback.typicality_threshold:.3f}")
+    predictor.parts.calibration = calibration
+    metrics["calibration"] = {**calibration, **metrics.get("calibration", {})}
+    if "slot_temperature" in calibration:
+        log.info(f"slot temperature {calibration['slot_temperature']:.2f} on dev")
+    storage.write_files(output, {storage.CALIBRATION: json.dumps(calibration).encode("utf-8"), **files})
 
 
 def _initialise_word2vec(predictor: Predictor, config: Config, train_set: list) -> None:

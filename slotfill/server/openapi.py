@@ -25,7 +25,7 @@ _THRESHOLDS = {  # a request's fallback thresholds, instead of the model's (null
                        ("ambiguity_threshold", "the top two probabilities are closer than this"),
                        ("typicality_threshold", "the sentence is less typical of the training data than this"))}
 _TYPICALITY = {"type": "number", "description": "How typical of the training data the sentence is: the share of in-scope "
-               "dev sentences farther from their nearest intent (or class). Present when the model has it."}
+               "sentences expected farther from their nearest intent (or class). Present when the model has it."}
 _FALLBACK = {"type": "object", "description": f"Present when the answer is `{FALLBACK}`: why, the fallback's confidence, "
              "and the model's best label with its probability.",
              "properties": {"reason": {"enum": list(REASONS)}, "score": {"type": "number"}, "label": {"type": "string"},
