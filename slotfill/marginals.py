@@ -75,7 +75,8 @@ class Lattice:
         self.rank = np.empty_like(self.order)
         self.rank[self.order] = np.arange(len(self.order))
         self.lengths = np.asarray(lengths)[self.order]
-        self.emissions = np.asarray(emissions, dtype=np.float64)[self.order]
+        emissions = np.asarray(emissions, dtype=np.float64)
+        self.emissions = emissions if (np.diff(self.order) > 0).all() else emissions[self.order]  # predictors sort already
         self.transitions, self.end = transitions.astype(np.float64), end.astype(np.float64)
         self.o, self.inside_from = open_count, inside_from
         inside = np.arange(open_count, len(end))
@@ -110,10 +111,15 @@ class Lattice:
 
     def _scaled_forward(self) -> tuple[np.ndarray, np.ndarray]:
         """alpha as probabilities normalised at each step (T x B x n) and the log of each step's scale (T x B):
-        one matrix product of exponentials a step, no logarithm but the scale's."""
+        a step is one matrix product of exponentials into the open tags, and for each inside tag the sum of
+        its two predecessors; no logarithm but the scale's."""
         batch, steps, n = self.emissions.shape
+        o = self.o
         self.weights_top = self.transitions[np.isfinite(self.transitions)].max()
         self.weights = np.exp(self.transitions - self.weights_top)  # 0 where forbidden
+        into_open = np.ascontiguousarray(self.weights[:, :o])
+        self.from_b_weight, self.stay_weight = np.exp(self.from_b - self.weights_top), np.exp(self.stay - self.weights_top)
+        opened = np.empty((batch, o))
         # exp(emissions - their maximum) at the sentences' tokens, steps first so that each step's rows are contiguous
         self.scaled_emissions = exp_emissions = np.empty((steps, batch, n))
         step_scale = self.weights_top + self.emission_top
@@ -127,7 +133,10 @@ class Lattice:
                 np.multiply(np.exp(self.start - start_top), exp_emissions[0], out=x)
                 scale[0] = start_top + self.emission_top
             else:
-                product(alpha[t - 1, r:], self.weights, x)
+                before = alpha[t - 1, r:]
+                x[:, :o] = product(before, into_open, opened[r:])
+                np.multiply(before[:, self.inside_from], self.from_b_weight, out=x[:, o:])
+                x[:, o:] += before[:, o:] * self.stay_weight
                 x *= self.scaled_emissions[t, r:]
                 scale[t, r:] = scale[t - 1, r:] + step_scale
             total = x.sum(axis=1)
@@ -136,20 +145,25 @@ class Lattice:
         return alpha, scale
 
     def _scaled_backward(self) -> tuple[np.ndarray, np.ndarray]:
-        """beta as `_scaled_forward` keeps alpha: normalised at each step, with the log of its scale."""
+        """beta as `_scaled_forward` keeps alpha: normalised at each step, with the log of its scale; a step is
+        one matrix product from the open tags, and each inside tag's weight added to its two predecessors."""
         batch, steps, n = self.emissions.shape
+        o = self.o
         beta, scale = np.zeros((steps, batch, n)), np.zeros((steps, batch))
         end_max = self.end.max()
         final = np.exp(self.end - end_max)
         final_sum = final.sum()
-        backward = self.weights.T.copy()
+        from_open = self.weights[:, :o].T.copy()
         step_scale = self.weights_top + self.emission_top
         for t in range(steps - 1, -1, -1):
             r, going_on = self.running[t], self.running[t + 1]  # rows [r, going_on) end at t
             beta[t, r:going_on], scale[t, r:going_on] = final / final_sum, np.log(final_sum) + end_max
             if going_on < batch:
                 x = beta[t, going_on:]
-                product(self.scaled_emissions[t + 1, going_on:] * beta[t + 1, going_on:], backward, x)
+                u = self.scaled_emissions[t + 1, going_on:] * beta[t + 1, going_on:]
+                product(u[:, :o], from_open, x)
+                x[:, self.inside_from] += u[:, o:] * self.from_b_weight  # an inside tag's B-x (no B-x: weight 0)
+                x[:, o:] += u[:, o:] * self.stay_weight
                 total = x.sum(axis=1)
                 x /= total[:, None]
                 scale[t, going_on:] = scale[t + 1, going_on:] + np.log(total) + step_scale

@@ -203,10 +203,11 @@ class Predictor:
                 for b, *scores in zip(probabilities.argmax(axis=1).tolist(), top, second, typical)]
 
     def judged(self, result: dict, fallback: Fallback) -> dict:
-        """A result computed without a fallback, answered under `fallback`: from its ranking (the top two; a
-        tagger's result needs its intent ranking) and its typicality."""
+        """A result computed without thresholds, answered under `fallback`: from its ranking (the top two; a
+        tagger's result needs its intent ranking) and its typicality. One that the out-of-scope class answered
+        with the fallback already stays so."""
         ranking = self.ranked(result)[0]
-        if not ranking:
+        if not ranking or "fallback" in result:
             return result
         second = ranking[1]["score"] if len(ranking) > 1 else 0.0
         answer = fallback.answer(ranking[0]["label"], ranking[0]["score"], second, result.get("typicality"), self.config.data.out_of_scope)

@@ -276,5 +276,7 @@ def test_out_of_scope_training_data_is_a_class_answered_as_the_fallback(tmp_path
     model = load(tmp_path / "model")
     answer = model.classify("play some jazz", Fallback())
     assert answer["label"] == FALLBACK and answer["fallback"]["reason"] == "out of scope" and answer["fallback"]["label"] == "oos"
+    assert model.judged(answer, Fallback(threshold=0.99)) == answer  # the server's way: thresholds cannot undo the class
+    assert model.ranked(answer)[0][:2] == [{"label": FALLBACK, "score": answer["scores"]["oos"]}, {"label": "oos", "score": answer["scores"]["oos"]}]
     figures = model.evaluate(model.read(model.config, data))["scope"]
     assert figures["out_of_scope"] == 24 and figures["recall"] == 1.0
