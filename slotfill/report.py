@@ -11,6 +11,7 @@ from . import charts, storage
 from .analysis import KINDS
 from .errors import SlotfillError
 from .predictor import Predictor
+from .scope import format_metrics as format_scope
 from .tags import spans
 
 GENERATOR = "slotfill report"  # marks a file this command wrote: it may be replaced without --force
@@ -153,6 +154,8 @@ def data_section(path: str, predictor: Predictor, sentences: int) -> str:
     if "calibration" in result:
         parts.append("<h3>Calibration</h3>" + charts.reliability_diagram(result["calibration"], "confidence of the top "
                                                                           + ("intent" if "intents" in result else "class")))
+    if "scope" in result:
+        parts.append(f"<h3>Out of scope</h3><p>{_esc(format_scope(result['scope']).strip())}</p>")
     return "".join(parts)
 
 

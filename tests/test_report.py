@@ -48,8 +48,9 @@ def test_a_tagger_report_holds_card_curves_labels_confusions_errors_and_calibrat
                                                                                        relabelled):
     page = tagger_report.read_text(encoding="utf-8")
     for heading in ("Model", "Training", f"On {relabelled}", f"On {small_data.flights_train}", "Slots", "Intents",
-                    "Largest confusions", "Errors", "Calibration"):
+                    "Largest confusions", "Errors", "Calibration", "Out of scope"):
         assert f">{heading}<" in page, heading
+    assert page.count("% of sentences rejected") == 2  # the fallback's figures on each data set (no out-of-scope gold)
     assert f"{trained_tagger.metrics['parameters']:,}" in page and ">kept epoch<" in page
     # per data set: slot bars, intent bars, intent heat map, reliability diagram; once: the curves
     assert page.count("<svg") == 1 + 2 * 4
