@@ -33,12 +33,15 @@ def trained(config, output: Path, sets: tuple[list, list], reuse: bool):
     typicality and thresholds fitted again by this code (metrics: the training's, the calibration's)."""
     from slotfill.nn.training import calibrate, train
     from slotfill.predict import load
+    from slotfill import storage
     from slotfill.storage import load_metrics
 
     if not reuse:
         return train(config, output, force=True, sets=sets)
+    (output / storage.TYPICALITY).unlink(missing_ok=True)  # refitted below (and perhaps written by older code)
     model = load(output, "torch")
     model.parts.calibration, model.parts.typicality = {}, None
+    model.backend.outputs = None  # every output of the network, the sentence vectors included, as in training
     metrics = load_metrics(output)
     calibrate(model, *sets, output, metrics)
     return model, metrics

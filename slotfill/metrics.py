@@ -87,8 +87,11 @@ def format_span_table(result: dict) -> str:
     return "\n".join(lines)
 
 
+MATRIX_CLASSES = 12  # the most classes whose confusion matrix `evaluate` prints
+
+
 def format_classification_table(result: dict) -> str:
-    """Per-class table, accuracy and macro-F1, then the confusion matrix."""
+    """Per-class table, accuracy and macro-F1, then the confusion matrix (up to MATRIX_CLASSES classes)."""
     labels = result["labels"]
     width = max([len("macro avg")] + [len(x) for x in labels])
     lines = [f"{'class':<{width}}  {'prec':>6}  {'rec':>6}  {'f1':>6}  {'support':>7}"]
@@ -96,6 +99,8 @@ def format_classification_table(result: dict) -> str:
         m = result["per_class"][label]
         lines.append(f"{label:<{width}}  {100 * m['precision']:6.2f}  {100 * m['recall']:6.2f}  {100 * m['f1']:6.2f}  {m['support']:7d}")
     lines.append(f"accuracy {100 * result['accuracy']:.2f}   macro-F1 {100 * result['macro_f1']:.2f}")
+    if len(labels) > MATRIX_CLASSES:
+        return "\n".join(lines + [f"(no confusion matrix for {len(labels)} classes: --errors lists the largest confusions, --json holds it)"])
     cell = max(7, max(len(x) for x in labels))
     lines.append("")
     lines.append(f"{'gold/pred':<{width}}  " + "  ".join(f"{x:>{cell}}" for x in labels))

@@ -182,6 +182,13 @@ def test_format_classification_table():
     assert [line.split() for line in lines[7:]] == [["a", "2", "1", "1"], ["b", "1", "2", "0"], ["c", "0", "1", "2"]]
 
 
+def test_many_classes_get_no_confusion_matrix():
+    labels = [f"intent_{k}" for k in range(13)]  # one past MATRIX_CLASSES
+    table = format_classification_table(classification_metrics(labels, labels[1:] + labels[:1], labels))
+    assert "gold/pred" not in table
+    assert table.splitlines()[-1] == "(no confusion matrix for 13 classes: --errors lists the largest confusions, --json holds it)"
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_classification_metrics_equal_scikit_learn(seed):
     """The figures scikit-learn gives (zero_division=0), on random labels with a class never predicted
