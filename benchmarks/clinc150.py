@@ -50,7 +50,8 @@ def trained(config, output: Path, sets: tuple[list, list], reuse: bool):
 def run(config_path: Path, seed: int, output: Path, overrides: list[str], reuse: bool = False) -> dict:
     from slotfill.config import load_config
     from slotfill.predict import Predictor
-    from slotfill.scope import Fallback, choose
+    from slotfill.fallback import Fallback
+    from slotfill.scope import choose
 
     config = load_config(config_path, [f"train.seed={seed}", *overrides])
     kind = Predictor.kind(config.task)

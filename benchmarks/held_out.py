@@ -35,7 +35,7 @@ def run(config_path: Path, test_path: Path, intents: set[str], seed: int, output
     from slotfill.config import load_config
     from slotfill.nn.training import train
     from slotfill.predict import Predictor
-    from slotfill.scope import Fallback
+    from slotfill.fallback import Fallback
 
     config = load_config(config_path, [f"train.seed={seed}", "data.test=\"\"", *overrides])
     kind = Predictor.kind(config.task)

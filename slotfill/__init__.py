@@ -16,7 +16,7 @@ _LAZY = {
     "train": "nn.training",
     "load_config": "config",
     "Config": "config",
-    "Fallback": "scope",
+    "Fallback": "fallback",
     "SlotfillError": "errors",
 }
 

@@ -13,7 +13,8 @@ from .errors import SlotfillError
 from .metrics import classification_metrics, format_classification_table
 from .predictor import Engine, Predictor
 from .readers import LabelledText, read_labelled
-from .scope import FALLBACK, Fallback, check_out_of_scope, format_metrics, ranked_with
+from .fallback import FALLBACK, Fallback, check_out_of_scope, ranked_with
+from .scope import format_metrics
 from .storage import Parts
 from .vocab import Vocab
 

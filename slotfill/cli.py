@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from .errors import SlotfillError
+from .fallback import THRESHOLDS, Fallback
 from .server import BATCH_WAIT_MS, MAX_BATCH, MAX_CHARS, MAX_TEXTS
 from .tags import MAX_NBEST
 
@@ -110,10 +111,8 @@ def _emit_json(obj: dict) -> None:
     click.echo(json.dumps(obj, ensure_ascii=False))
 
 
-FALLBACK = [click.option(f"--{name.replace('_', '-')}", name, type=float, help=f"Answer nlu_fallback when {when} [the model's; 0: never].")
-            for name, when in (("threshold", "the top intent's (or class's) probability is below this"),
-                               ("ambiguity_threshold", "the top two probabilities are closer than this"),
-                               ("typicality_threshold", "the sentence is less typical of the training data than this (0 to 1)"))]
+FALLBACK = [click.option(f"--{name.replace('_', '-')}", name, type=float, help=f"Answer nlu_fallback when {when} (0 to 1) "
+                         "[the model's; 0: never].") for name, when in THRESHOLDS.items()]
 
 
 def fallback_options(command):
@@ -349,7 +348,6 @@ def serve(models, host, port, engine, batch_wait_ms, max_batch, max_texts, max_c
         token = ""
     if token is not None and not token.strip():
         raise SlotfillError("--token (or SLOTFILL_TOKEN) is empty: give a token, or leave it out to serve without one")
-    from .scope import Fallback
     from .server.requests import Limits
     from .server.runner import Options, model_specs
     from .server.workers import serve as run

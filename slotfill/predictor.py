@@ -17,8 +17,8 @@ from . import scope, storage
 from .calibration import scale
 from .config import Config
 from .errors import SlotfillError
+from .fallback import Fallback
 from .features import Featurizer, Features
-from .scope import Fallback
 from .storage import Parts
 from .text import Token, tokenize, words
 

@@ -19,7 +19,8 @@ from pathlib import Path
 from .config import CHOICES, Config, config_from_dict, config_to_dict
 from .errors import SlotfillError
 from .features import Featurizer
-from .scope import Fallback, Typicality
+from .fallback import Fallback
+from .scope import Typicality
 
 FILES = ("config.json", "vocab.json")  # weights.pt (torch engine) and model.onnx (ONNX engine) beside them
 WEIGHTS = "weights.pt"

@@ -16,7 +16,8 @@ from .features import Features
 from .metrics import classification_metrics, format_span_table, joint_metrics, span_metrics
 from .predictor import BATCH_SIZE, Engine, Predictor
 from .readers import TaggedSentence, read_tagged
-from .scope import FALLBACK, Fallback, check_out_of_scope, format_metrics, ranked_with
+from .fallback import FALLBACK, Fallback, check_out_of_scope, ranked_with
+from .scope import format_metrics
 from .storage import Parts
 from .tags import MAX_NBEST, Span, spans
 from .text import Token
@@ -98,7 +99,9 @@ class SlotTagger(Predictor):
     def _chain(features: Features, scores: dict, temperature: float = 1.0) -> list:
         """The decoder's inputs: the emission scores, the lengths and the CRF's scores, the scores divided by
         `temperature` (a temperature changes probabilities, never the best tags or the order of the n best)."""
-        potentials = [scores[name] / temperature for name in ("emissions", *CRF_SCORES) if name in scores]
+        potentials = [scores[name] for name in ("emissions", *CRF_SCORES) if name in scores]
+        if temperature != 1.0:
+            potentials = [p / temperature for p in potentials]
         return [potentials[0], features.lengths, *potentials[1:]]
 
     def _decode(self, features: Features, scores: dict, with_scores: bool = False, nbest: int = 0) -> list[Decoded]:

@@ -164,7 +164,7 @@ def fallback_page(trained_tagger, trained_classifier, start_server, tmp_path_fac
 
 
 def test_the_fallback_is_shown_with_the_models_guess(fallback_page, trained_tagger, trained_classifier):
-    from slotfill.scope import Fallback
+    from slotfill.fallback import Fallback
 
     browser = fallback_page
     submit(browser, SENTENCE)

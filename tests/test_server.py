@@ -53,6 +53,20 @@ def test_tag_answers_as_the_cli_prints(http, trained_tagger, same):
     assert {("taipei", "fromloc.city_name"), ("boston", "toloc.city_name")} <= slots
 
 
+def test_the_server_lists_the_n_best_tag_sequences_a_request_asks_for(http, trained_tagger):
+    expected = trained_tagger.predictor.tag(SENTENCE, nbest=3)["nbest"]
+    got = post(http, "/tag", {"texts": [SENTENCE, SENTENCE], "nbest": 3}).json()
+    for result in got:
+        assert [r["tags"] for r in result["nbest"]] == [r["tags"] for r in expected]
+        assert [r["probability"] for r in result["nbest"]] == pytest.approx([r["probability"] for r in expected], abs=1e-5)
+    assert "nbest" not in post(http, "/tag", {"text": SENTENCE}).json()
+    for value in (0, 21, "3", 2.5):
+        bad = post(http, "/tag", {"text": SENTENCE, "nbest": value})
+        assert bad.status_code == 400 and bad.json() == {"error": f"'nbest' must be an integer from 1 to 20, not {value!r}"}
+    assert post(http, "/classify", {"text": REVIEW, "model": "reviews", "nbest": 2}).status_code == 400
+    assert post(http, "/model/parse", {"text": SENTENCE, "nbest": 2}).status_code == 400
+
+
 def test_tag_many_texts_and_named_model(http, trained_tagger, same):
     texts = [SENTENCE, "Show me flights from  San Francisco to DALLAS", "cheapest fare to chicago ✈️", "台北"]
     answer = post(http, "/tag", {"texts": texts, "model": trained_tagger.directory.name})

@@ -24,7 +24,7 @@ from starlette.exceptions import HTTPException
 from .. import __version__
 from ..errors import SlotfillError
 from ..predict import Predictor
-from ..scope import Fallback
+from ..fallback import Fallback
 from . import BATCH_WAIT_MS, MAX_BATCH, openapi
 from .answers import error, json_response, model_health, plain, rasa_parse
 from .auth import Auth, presented

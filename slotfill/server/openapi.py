@@ -6,7 +6,7 @@ from __future__ import annotations
 import html
 import json
 
-from ..scope import FALLBACK, REASONS
+from ..fallback import FALLBACK, REASONS, THRESHOLDS
 from ..tags import MAX_NBEST
 from . import MAX_CHARS, MAX_TEXTS
 
@@ -21,9 +21,7 @@ ERROR = {"type": "object", "properties": {"error": _STR}, "required": ["error"]}
 _THRESHOLDS = {  # a request's fallback thresholds, instead of the model's (null: the model's)
     name: {"type": ["number", "null"], "minimum": 0, "maximum": 1, "description": f"Answer `{FALLBACK}` when {when} "
            "(0: never; default: the threshold the model saved, or `slotfill serve --" + name.replace("_", "-") + "`)."}
-    for name, when in (("threshold", "the top intent's (or class's) probability is below this"),
-                       ("ambiguity_threshold", "the top two probabilities are closer than this"),
-                       ("typicality_threshold", "the sentence is less typical of the training data than this"))}
+    for name, when in THRESHOLDS.items()}
 _TYPICALITY = {"type": "number", "description": "How typical of the training data the sentence is: the share of in-scope "
                "sentences expected farther from their nearest intent (or class). Present when the model has it."}
 _FALLBACK = {"type": "object", "description": f"Present when the answer is `{FALLBACK}`: why, the fallback's confidence, "

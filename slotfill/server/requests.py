@@ -8,11 +8,10 @@ from dataclasses import dataclass
 from starlette.requests import Request
 
 from ..errors import SlotfillError
-from ..scope import Fallback
+from ..fallback import THRESHOLDS, Fallback
 from ..tags import MAX_NBEST
 from . import MAX_CHARS, MAX_TEXTS
 
-FALLBACK_FIELDS = ("threshold", "ambiguity_threshold", "typicality_threshold")  # a request may override the model's
 
 
 class BadRequest(Exception):
@@ -97,7 +96,7 @@ def texts_of(data: dict, limits: Limits, many: bool = True) -> tuple[list[str], 
 
 def fallback_of(data: dict, default: Fallback) -> Fallback:
     """The model's fallback thresholds with those the request sets (null: the model's)."""
-    for name in FALLBACK_FIELDS:
+    for name in THRESHOLDS:  # a request may set any of them instead of the model's
         try:
             default = default.but(**{name: data.get(name)})
         except SlotfillError:
