@@ -125,6 +125,8 @@ def test_the_cli_takes_thresholds_and_refuses_them_out_of_range(run_slotfill, tr
         done = run_slotfill("classify", "--model", model, flag, value, REVIEWS[0])
         name = flag[2:].replace("-", "_")
         assert done.returncode == 1 and done.stderr.decode() == f"error: {name} must be a number from 0 to 1, not {float(value)}\n"
+    done = run_slotfill("serve", model, "--port", "0", "--typicality-threshold", "-0.5")  # refused before it starts
+    assert done.returncode == 1 and done.stderr.decode() == "error: typicality_threshold must be a number from 0 to 1, not -0.5\n"
     done = run_slotfill("evaluate", model, "--threshold", "1", "--json", DATA / "reviews" / "dev.jsonl")
     scope = json.loads(done.stdout)["scope"]
     assert scope["fallback"]["threshold"] == 1.0 and scope["in_scope_rejected"] == 1.0 and scope["recall"] is None
