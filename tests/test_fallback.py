@@ -170,3 +170,24 @@ def test_out_of_scope_training_data_is_a_class_answered_as_the_fallback(tmp_path
     assert model.ranked(answer)[0][:2] == [{"label": FALLBACK, "score": answer["scores"]["oos"]}, {"label": "oos", "score": answer["scores"]["oos"]}]
     figures = model.evaluate(model.read(model.config, data))["scope"]
     assert figures["out_of_scope"] == 24 and figures["recall"] == 1.0
+
+
+def test_a_tagger_learns_an_out_of_scope_intent_and_keeps_its_slots(tmp_path, tagged_files, flights_config, tagger_overrides):
+    from slotfill.config import load_config
+    from slotfill.nn.training import train
+
+    train_file, dev_file = tagged_files
+    chatter = [{"text": t, "slots": [], "intent": "oos"} for t in ("what time is it", "play some jazz", "tell me a joke",
+                                                                     "set an alarm", "call my mother", "how are you")] * 5
+    with train_file.open("a", encoding="utf-8") as f:
+        f.writelines(json.dumps(row) + "\n" for row in chatter)
+    settings = tagger_overrides(train_file, dev_file, epochs=12, extra=("data.out_of_scope='oos'",))
+    train(load_config(flights_config, settings), tmp_path / "model")
+    tagger = load(tmp_path / "model")
+    assert tagger.out_of_scope == tagger.intents.itos.index("oos")
+    answer = tagger.tag("play some jazz", fallback=Fallback())
+    assert answer["intent"]["label"] == FALLBACK and answer["fallback"]["reason"] == "out of scope"
+    assert answer["fallback"]["label"] == "oos" and answer["intent"]["score"] == answer["fallback"]["guess"]
+    assert tagger.tag(FLIGHT, fallback=Fallback())["intent"]["label"] != FALLBACK
+    figures = tagger.evaluate(tagger.read(tagger.config, train_file))["scope"]
+    assert figures["out_of_scope"] == 30 and figures["recall"] == 1.0
