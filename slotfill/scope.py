@@ -21,6 +21,7 @@ import numpy as np
 
 from .errors import SlotfillError
 from .fallback import Fallback
+from .marginals import product
 
 BUDGET = 0.005  # the share of in-scope dev sentences the saved thresholds may reject (among those the model gets right)
 BUDGET_OUT = 0.01  # the same where the dev data has out-of-scope sentences, to choose by
@@ -53,12 +54,20 @@ class Typicality:
         fitted.spread = np.array([logs.mean(), max(logs.std(), 1e-6)])
         return fitted
 
+    def __post_init__(self):
+        # what every call multiplies by, in float32 as the network's vectors come (the distances keep ~6 digits)
+        self.precision32 = self.precision.astype(np.float32)
+        self.means_t = np.ascontiguousarray(self.means.T, dtype=np.float32)  # D x classes
+        self.means_norm = np.einsum("cd,de,ce->c", self.means, self.precision, self.means)  # m P m for each class
+
     def distances(self, vectors: np.ndarray) -> np.ndarray:
-        """The squared Mahalanobis distance of each vector (N x D) to its nearest class mean."""
-        v = vectors.astype(np.float64)
-        projected = v @ self.precision
-        squared = (np.einsum("nd,nd->n", projected, v)[:, None] - 2 * projected @ self.means.T
-                   + np.einsum("cd,de,ce->c", self.means, self.precision, self.means)[None])
+        """The squared Mahalanobis distance of each vector (N x D) to its nearest class mean: (v - m) P (v - m)
+        = v P v - 2 (v P) m + m P m, the products in blocks on the calling thread (marginals.product), so that
+        no BLAS thread pool is left spinning against the engine."""
+        v = vectors.astype(np.float32)
+        projected = product(v, self.precision32, np.empty(v.shape, dtype=np.float32))
+        crossed = product(projected, self.means_t, np.empty((len(v), len(self.means_norm)), dtype=np.float32))
+        squared = np.einsum("nd,nd->n", projected, v).astype(np.float64)[:, None] - 2.0 * crossed + self.means_norm[None]
         return squared.min(axis=1)
 
     def __call__(self, vectors: np.ndarray) -> np.ndarray:
