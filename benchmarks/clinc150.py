@@ -65,7 +65,8 @@ def run(config_path: Path, seed: int, output: Path, overrides: list[str], reuse:
     without, metrics = trained(config, output, (inside(train_set), inside(dev_set)), reuse)
     result.update(figures("default", without.evaluate(test)["scope"]), default_seconds=metrics["train_seconds"],
                   default_plain=without.evaluate(test, fallback=Fallback())["scope"]["in_scope_accuracy"])
-    chosen = choose(*without.confidences(dev_set), None)
+    dev = without.sentence_outputs([e.tokens for e in dev_set])
+    chosen = choose(dev["probabilities"], without.gold_ids(dev_set), dev["typicality"], None)
     result.update(figures("threshold", without.evaluate(test, fallback=chosen)["scope"]))
     return result
 

@@ -127,8 +127,9 @@ def baseline_model(model: Path, tree: Path, folder: Path) -> Path:
               "    hints = __import__('typing').get_type_hints(cls)\n"
               "    return {k: keep(hints[k], v) if dataclasses.is_dataclass(hints[k]) else v for k, v in raw.items() if k in fields}\n"
               "print(json.dumps(keep(Config, json.load(open(sys.argv[1])))))")
-    done = subprocess.run([sys.executable, "-c", script, str(model / "config.json")], env={"PYTHONPATH": str(tree)},
-                          check=True, capture_output=True, text=True)
+    # run in the old tree: `python -c` puts the working directory first on the path, where this checkout would win
+    done = subprocess.run([sys.executable, "-c", script, str((model / "config.json").resolve())], env={"PYTHONPATH": str(tree)},
+                          cwd=tree, check=True, capture_output=True, text=True)
     shutil.copytree(model, folder, ignore=shutil.ignore_patterns("model.onnx"))
     (folder / "config.json").write_text(done.stdout)
     return folder

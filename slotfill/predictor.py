@@ -174,16 +174,6 @@ class Predictor:
             dict(zip([n for n in names if n in scores], values)) for values in zip(*(scores[n] for n in names if n in scores))])
         return {name: np.stack([row[name] for row in rows]) for name in rows[0]} if rows else {}
 
-    def confidences(self, examples: list) -> tuple[np.ndarray, np.ndarray, np.ndarray | None] | None:
-        """The sentence-level probabilities (N x classes, at the model's temperature), the gold class ids (the
-        number of classes for labels the model does not know) and the typicality (None where the model has
-        none) of labelled examples; None where the model has no sentence-level output."""
-        labels = self.sentence_labels
-        if labels is None or not examples:
-            return None
-        outputs = self.sentence_outputs([e.tokens for e in examples])
-        return outputs[self.CALIBRATED], self.gold_ids(examples), outputs.get("typicality")
-
     def gold_ids(self, examples: list) -> np.ndarray:
         """The ids of examples' sentence-level labels; the number of labels for those the model does not know."""
         labels = self.sentence_labels or []

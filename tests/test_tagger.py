@@ -17,6 +17,7 @@ from slotfill.config import load_config
 from slotfill.errors import SlotfillError
 from slotfill.nn.training import train
 from slotfill.predict import load
+from slotfill.readers import read_tagged
 from slotfill.tags import spans
 
 BLOCKS = [
@@ -150,6 +151,16 @@ def test_softmax_decoder_scores_are_products_of_token_probabilities(tmp_path, ta
     emissions = tagger.backend.run(tagger.featurizer.batch([text.split()]))["emissions"][0].astype(np.float64)
     emissions /= tagger.parts.slot_temperature  # the logits at the fitted slot temperature
     assert tagger.parts.slot_temperature != 1.0  # two epochs: wrong on dev, so fitted
+    dev = [sent for sent in read_tagged(dev_file) if all(t in tagger.tags.stoi for t in sent.tags)]
+    logits = tagger.backend.run(tagger.featurizer.batch([sent.tokens for sent in dev]))["emissions"].astype(np.float64)
+
+    def nll(t: float) -> float:  # of the dev tag sequences, each token's softmax at temperature t, by hand
+        z = logits / t
+        log_p = z - np.log(np.exp(z - z.max(2, keepdims=True)).sum(2, keepdims=True)) - z.max(2, keepdims=True)
+        return -sum(log_p[i, np.arange(len(sent.tags)), tagger.tags.ids(sent.tags)].sum() for i, sent in enumerate(dev))
+
+    fitted = tagger.parts.slot_temperature
+    assert nll(fitted) <= min(nll(fitted * 1.2), nll(fitted / 1.2))  # the fitted temperature is the NLL's minimum
     softmax = np.exp(emissions - emissions.max(1, keepdims=True))
     np.testing.assert_allclose(marginals, softmax / softmax.sum(1, keepdims=True), atol=1e-6)
     ids = [tagger.tags.itos.index(t) for t in result["tags"]]
